@@ -1,0 +1,88 @@
+"""Diagnostics: where something is wrong and what to do about it.
+
+Detection code creates `Diagnostic` values; `format_diagnostics` turns them into
+text, JSON or GitHub annotations. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A 1-based position in a file; `file` is relative to the repository root."""
+
+    file: str
+    line: int = 1
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    location: Location
+    message: str
+    path: str = ""
+    severity: Severity = "error"
+    code: str = ""
+
+    def render(self) -> str:
+        field = f"{self.path}: " if self.path else ""
+        code = f"{self.code} " if self.code else ""
+        return f"{self.location}: {self.severity}: {code}{field}{self.message}"
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        loc = d.pop("location")
+        return {**loc, **d}
+
+
+class SpecError(Exception):
+    """Raised with every diagnostic found, once collection is complete."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = sorted(set(diagnostics))
+        super().__init__(f"{len(self.diagnostics)} error(s)")
+
+
+def dotted(path: Iterable[Any]) -> str:
+    """('source', 'additional', 0, 'name') -> 'source.additional[0].name'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _github_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def format_diagnostics(diags: Iterable[Diagnostic], fmt: str = "text") -> str:
+    diags = sorted(set(diags))
+    if fmt == "json":
+        return json.dumps([d.as_dict() for d in diags], indent=2)
+    if fmt == "github":
+        lines = []
+        for d in diags:
+            title = f"{d.code} " if d.code else ""
+            field = f"{d.path}: " if d.path else ""
+            lines.append(
+                f"::{d.severity} file={_github_escape(d.location.file, True)},"
+                f"line={d.location.line},col={d.location.col}::"
+                + _github_escape(f"{title}{field}{d.message}")
+            )
+        return "\n".join(lines)
+    return "\n".join(d.render() for d in diags)

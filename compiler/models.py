@@ -1,0 +1,162 @@
+"""The spec language: frozen pydantic models, the single source of truth.
+
+`ServiceConfig` is one service merged for one environment (what the generators
+consume). `ServiceFile` is what a file under services/ may contain; it generates
+the published JSON Schema. Every field has a description: the schema and the
+README's spec reference are generated from them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+NAME_RE = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
+ENV_RE = r"^[a-z][a-z0-9]{0,9}$"
+
+ComputeType = Literal[
+    "BUILD_GENERAL1_SMALL",
+    "BUILD_GENERAL1_MEDIUM",
+    "BUILD_GENERAL1_LARGE",
+    "BUILD_GENERAL1_XLARGE",
+    "BUILD_GENERAL1_2XLARGE",
+]
+PipelineState = Literal["STARTED", "SUCCEEDED", "FAILED", "CANCELED", "SUPERSEDED", "RESUMED", "STOPPED", "STOPPING"]
+Provider = Literal["codestar", "github-token", "codecommit", "s3"]
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")]
+AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")]
+TagMap = dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], Annotated[str, StringConstraints(max_length=256)]]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TokenSecret(_Model):
+    """Where the legacy GitHub OAuth token is kept (github-token only)."""
+
+    id: str = Field(min_length=1, max_length=512, description="Secrets Manager secret id or name holding the token.")
+    key: str = Field(default="token", min_length=1, description="JSON key inside the secret's value.")
+
+
+class AdditionalSource(_Model):
+    """An extra source action (a config repository, say). It never starts the pipeline."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,29}$")] = Field(
+        description="Artifact and action name, unique within the pipeline; later actions refer to it by this name."
+    )
+    provider: Provider = Field(default="codestar", description="Where the source lives; see source.provider.")
+    repository: str = Field(min_length=1, description="owner/repo (codestar, github-token), repository name (codecommit), or bucket/key.zip (s3).")
+    branch: str = Field(default="main", min_length=1, description="Branch to fetch (not used for s3).")
+    connection_arn: Optional[str] = Field(default=None, description="CodeConnections connection ARN (codestar only; defaults to the primary source's).")
+    token_secret: Optional[TokenSecret] = Field(default=None, description="GitHub token secret (github-token only; defaults to the primary source's).")
+
+
+class Source(_Model):
+    """The repository the pipeline builds from."""
+
+    provider: Provider = Field(
+        default="codestar",
+        description="codestar: GitHub/Bitbucket/GitLab through a CodeConnections connection (recommended). "
+        "github-token: legacy GitHub OAuth token kept in Secrets Manager. codecommit. s3: a zip in a bucket.",
+    )
+    repository: str = Field(min_length=1, description="owner/repo (codestar, github-token), repository name (codecommit), or bucket/key.zip (s3).")
+    branch: str = Field(default="main", min_length=1, description="Branch that starts the pipeline (not used for s3).")
+    connection_arn: Optional[str] = Field(default=None, description="CodeConnections connection ARN; required for codestar, not allowed otherwise.")
+    token_secret: Optional[TokenSecret] = Field(default=None, description="Secrets Manager reference to the GitHub token; required for github-token, not allowed otherwise.")
+    trigger_paths: Optional[list[Annotated[str, StringConstraints(min_length=1)]]] = Field(
+        default=None, description="codestar only: start the pipeline only when a push changes these paths (glob patterns)."
+    )
+    additional: list[AdditionalSource] = Field(default_factory=list, description="Extra source actions; they never start the pipeline.")
+
+
+class Build(_Model):
+    """How the container image is built and where it is pushed."""
+
+    ecr_repository: Annotated[str, StringConstraints(pattern=r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$", min_length=2, max_length=256)] = Field(
+        description="ECR repository name, e.g. media/news-web."
+    )
+    manage_repository: bool = Field(default=True, description="The pipeline stack owns the ECR repository (retained on delete), with a lifecycle policy.")
+    keep_images: int = Field(default=30, ge=1, le=1000, description="The lifecycle policy keeps this many most recent images.")
+    dockerfile: str = Field(default="Dockerfile", min_length=1, description="Path of the Dockerfile in the source repository.")
+    context: str = Field(default=".", min_length=1, description="Docker build context directory.")
+    build_args: dict[EnvVarName, str] = Field(default_factory=dict, description="docker build --build-arg values (not secret).")
+    compute_type: ComputeType = Field(default="BUILD_GENERAL1_SMALL", description="CodeBuild compute type.")
+    image: str = Field(default="aws/codebuild/standard:7.0", min_length=1, description="CodeBuild build image.")
+    timeout_minutes: int = Field(default=30, ge=5, le=480, description="CodeBuild timeout in minutes.")
+    buildspec: Literal["inline", "repo"] = Field(
+        default="inline",
+        description="inline: the buildspecs are embedded in the CodeBuild projects. repo: read codepipeline/buildspec.yml "
+        "and codepipeline/updatespec.yml from the source repository.",
+    )
+
+
+class Service(_Model):
+    """The existing ECS service the pipeline deploys to."""
+
+    cluster: str = Field(min_length=1, max_length=255, description="ECS cluster name.")
+    name: Optional[str] = Field(default=None, min_length=1, max_length=255, description="ECS service name; defaults to the spec name.")
+    container: Optional[str] = Field(default=None, min_length=1, max_length=255, description="Container name in the task definition; defaults to the spec name.")
+    launch_type: Literal["FARGATE", "EC2"] = Field(default="FARGATE", description="Launch type of the service.")
+    environment: dict[EnvVarName, str] = Field(default_factory=dict, description="Plain container environment variables (never secrets).")
+    secrets: dict[EnvVarName, str] = Field(default_factory=dict, description="Container secrets: variable name -> Secrets Manager secret ARN or SSM parameter ARN.")
+    cpu: Optional[int] = Field(default=None, ge=128, le=16384, description="Task CPU units override.")
+    memory: Optional[int] = Field(default=None, ge=128, le=122880, description="Task memory (MiB) override.")
+
+
+class Deploy(_Model):
+    """How the new image reaches the service."""
+
+    approval: bool = Field(default=False, description="Add a manual Approval stage before Deploy.")
+    timeout_minutes: int = Field(default=30, ge=1, le=60, description="ECS deploy action timeout in minutes.")
+
+
+class Notifications(_Model):
+    """Pipeline status notifications: EventBridge -> Lambda -> SNS."""
+
+    events: list[PipelineState] = Field(default_factory=lambda: ["FAILED", "SUCCEEDED"], description="Pipeline execution states that notify.")
+    emails: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(default_factory=list, description="Email addresses subscribed to the topic.")
+    topic_arn: Optional[str] = Field(default=None, description="An existing SNS topic; when absent the notification stack creates one.")
+    slack_webhook_secret: Optional[str] = Field(default=None, description="Secrets Manager id of a secret holding a Slack incoming-webhook URL.")
+
+
+SECTION_MODELS = {
+    "source": Source,
+    "build": Build,
+    "service": Service,
+    "deploy": Deploy,
+    "notifications": Notifications,
+}
+
+
+class Environment(_Model):
+    """Where one environment of the service lives."""
+
+    name: Annotated[str, StringConstraints(pattern=ENV_RE)]
+    account: AccountId = Field(description="12-digit AWS account id, quoted.")
+    region: Region = Field(description="AWS region code, e.g. ap-northeast-1.")
+
+
+class ServiceConfig(_Model):
+    """One service merged for one environment: what the generators consume."""
+
+    version: Literal[1] = 1
+    name: Annotated[str, StringConstraints(pattern=NAME_RE)]
+    description: str = ""
+    tags: TagMap = Field(default_factory=dict)
+    source: Source
+    build: Build
+    service: Service
+    deploy: Deploy = Field(default_factory=Deploy)
+    notifications: Notifications = Field(default_factory=Notifications)
+    environment: Environment
+
+    @property
+    def ecs_service_name(self) -> str:
+        return self.service.name or self.name
+
+    @property
+    def container_name(self) -> str:
+        return self.service.container or self.name

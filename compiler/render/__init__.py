@@ -1,0 +1,1 @@
+"""Renderers: pure functions from validated models to file contents."""
