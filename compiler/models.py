@@ -142,16 +142,17 @@ class Environment(_Model):
 class ServiceConfig(_Model):
     """One service merged for one environment: what the generators consume."""
 
-    version: Literal[1] = 1
-    name: Annotated[str, StringConstraints(pattern=NAME_RE)]
-    description: str = ""
-    tags: TagMap = Field(default_factory=dict)
-    source: Source
-    build: Build
-    service: Service
-    deploy: Deploy = Field(default_factory=Deploy)
-    notifications: Notifications = Field(default_factory=Notifications)
-    environment: Environment
+    version: Literal[1] = Field(default=1, description="Spec language version.")
+    name: Annotated[str, StringConstraints(pattern=NAME_RE)] = Field(
+        description="Service name: 3-32 lowercase letters, digits and hyphens; must equal the file name stem.")
+    description: str = Field(default="", max_length=1024, description="What the service is, for people.")
+    tags: TagMap = Field(default_factory=dict, description="Tags added to every stack and taggable resource.")
+    source: Source = Field(description=Source.__doc__)
+    build: Build = Field(description=Build.__doc__)
+    service: Service = Field(description=Service.__doc__)
+    deploy: Deploy = Field(default_factory=Deploy, description=Deploy.__doc__)
+    notifications: Notifications = Field(default_factory=Notifications, description=Notifications.__doc__)
+    environment: Environment = Field(description="The environment this configuration is for (from `environments`).")
 
     @property
     def ecs_service_name(self) -> str:

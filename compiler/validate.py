@@ -227,8 +227,16 @@ def pydantic_diagnostics(exc: ValidationError, tree: LDict, model: type[BaseMode
             msg = text[0].lower() + text[1:] if text else kind
             if value is not None and not isinstance(value, (dict, list)):
                 msg += f", got {_describe(value)}"
-        diags.append(Diagnostic(where or Location(file), msg, dotted(loc)))
+        diags.append(Diagnostic(where or Location(file), msg, _display_path(tree, loc)))
     return diags
+
+
+def _display_path(tree: LDict, loc: tuple) -> str:
+    """Paths inside the merged `environment` read as `environments.<env>...`, as written."""
+    env = tree.get("environment")
+    if loc and loc[0] == "environment" and isinstance(env, dict):
+        return dotted(("environments", env.get("name", "?"), *loc[1:]))
+    return dotted(loc)
 
 
 def _field_description(model: type[BaseModel], loc: tuple) -> str:

@@ -1,0 +1,116 @@
+"""From a validated project to the complete set of generated files and stacks (pure)."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+from . import naming
+from .ir import Artifact, BuildOutput, Stack
+from .models import ServiceConfig
+from .render import cfn
+
+LAMBDA_DIR = "generated/_lambda/notify"
+INDEX_PATH = "generated/index.json"
+
+
+def _yaml_text(text: str, source: str) -> bytes:
+    header = cfn.GENERATED_HEADER.format(source=source)
+    return (f"# {header}\n" + text).encode("utf-8")
+
+
+def _script_text(text: str, source: str) -> bytes:
+    header = cfn.GENERATED_HEADER.format(source=source)
+    lines = text.splitlines(keepends=True)
+    if lines and lines[0].startswith("#!"):
+        return (lines[0] + f"# {header}\n" + "".join(lines[1:])).encode("utf-8")
+    return (f"# {header}\n" + text).encode("utf-8")
+
+
+def service_tags(c: ServiceConfig) -> tuple[tuple[str, str], ...]:
+    tags = {**c.tags, "shipspec:service": c.name, "shipspec:environment": c.environment.name}
+    return tuple(sorted(tags.items()))
+
+
+def render_service(c: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[list[Artifact], list[Stack]]:
+    """Every file and stack of one service in one environment."""
+    from .render import notification, pipeline, service_files
+
+    d = naming.service_dir(c)
+    stacks = naming.stack_names(c)
+    env = c.environment
+    header = cfn.GENERATED_HEADER.format(source=spec_file)
+    files = [
+        Artifact(f"{d}/codepipeline.yml", cfn.render_template(pipeline.render_pipeline(c), header)),
+        Artifact(f"{d}/codepipeline-status-notification.yml",
+                 cfn.render_template(notification.render_notification(c, lambda_key), header)),
+        Artifact(f"{d}/buildspec.yml", _yaml_text(service_files.build_buildspec(c), spec_file)),
+        Artifact(f"{d}/updatespec.yml", _yaml_text(service_files.update_buildspec(c), spec_file)),
+        Artifact(f"{d}/update_taskdefinition.sh", _script_text(service_files.update_script(c), spec_file)),
+    ]
+    tags = service_tags(c)
+    boot = naming.BOOTSTRAP_STACK
+    out_stacks = [
+        Stack(stacks[naming.PIPELINE], "pipeline", env.account, env.region, f"{d}/codepipeline.yml",
+              c.name, env.name, (boot,), False, tags),
+        Stack(stacks[naming.NOTIFICATION], "notification", env.account, env.region,
+              f"{d}/codepipeline-status-notification.yml", c.name, env.name,
+              (boot, stacks[naming.PIPELINE]), True, tags),
+    ]
+    return files, out_stacks
+
+
+def render_bootstraps(targets: Iterable[tuple[str, str]]) -> tuple[list[Artifact], list[Stack]]:
+    from .render import bootstrap
+
+    files, stacks = [], []
+    for account, region in sorted(set(targets)):
+        path = f"{naming.bootstrap_dir(account, region)}/bootstrap.yml"
+        header = cfn.GENERATED_HEADER.format(source="the environments of services/*.yaml")
+        files.append(Artifact(path, cfn.render_template(bootstrap.render_bootstrap(account, region), header)))
+        stacks.append(Stack(naming.BOOTSTRAP_STACK, "bootstrap", account, region, path,
+                            tags=(("shipspec:bootstrap", "true"),)))
+    return files, stacks
+
+
+def lambda_files() -> tuple[list[Artifact], str]:
+    from .lambda_zip import handler_source, lambda_key
+
+    return [Artifact(f"{LAMBDA_DIR}/handler.py", handler_source())], lambda_key()
+
+
+def index_artifact(artifacts: list[Artifact], stacks: list[Stack]) -> Artifact:
+    sha = {a.path: a.sha256 for a in artifacts}
+    services: dict = {}
+    for st in stacks:
+        if st.kind == "bootstrap":
+            continue
+        entry = services.setdefault(st.service, {}).setdefault(st.environment, {
+            "account": st.account, "region": st.region, "stacks": {}, "files": {}})
+        entry["stacks"][st.kind] = st.name
+    for a in artifacts:
+        parts = a.path.split("/")
+        if len(parts) >= 4 and parts[1] in services and parts[2] in services[parts[1]]:
+            services[parts[1]][parts[2]]["files"][a.path] = a.sha256
+    bootstraps = {f"{st.account}-{st.region}": {"account": st.account, "region": st.region, "stack": st.name,
+                                               "file": st.template_path, "sha256": sha[st.template_path]}
+                  for st in stacks if st.kind == "bootstrap"}
+    lam = {a.path: a.sha256 for a in artifacts if a.path.startswith(LAMBDA_DIR)}
+    doc = {"version": 1, "services": services, "bootstrap": bootstraps, "lambda": lam}
+    return Artifact(INDEX_PATH, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def compile_project(project) -> BuildOutput:
+    """All artifacts and stacks for a validated Project, sorted by path/stack."""
+    artifacts, lambda_key = lambda_files()
+    stacks: list[Stack] = []
+    for s in project.services:
+        files, st = render_service(s.config, s.file, lambda_key)
+        artifacts += files
+        stacks += st
+    boot_files, boot_stacks = render_bootstraps((s.config.environment.account, s.config.environment.region)
+                                                for s in project.services)
+    artifacts += boot_files
+    stacks = boot_stacks + stacks
+    artifacts.append(index_artifact(artifacts, stacks))
+    return BuildOutput(tuple(sorted(artifacts, key=lambda a: a.path)), tuple(stacks))

@@ -1,0 +1,1 @@
+"""Subcommands of the shipspec CLI, one module each (discovered by name)."""

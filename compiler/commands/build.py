@@ -1,0 +1,30 @@
+"""Generate every artifact into generated/ (validates first; writes nothing if invalid)."""
+
+from __future__ import annotations
+
+from ._common import add_diag_format
+
+HELP = "generate generated/ from the specs"
+
+
+def configure(p) -> None:
+    add_diag_format(p)
+
+
+def run(args, console) -> int:
+    from ..build import compile_project
+    from ..validate import load_project
+    from ..writer import write_tree
+
+    project = load_project(console.root)
+    output = compile_project(project)
+    diff = write_tree(console.root, output.artifacts)
+    if diff.clean:
+        console.error(f"generated/ is up to date ({len(output.artifacts)} files)")
+    else:
+        for line in diff.lines():
+            console.error(line.replace("missing ", "added   ").replace("stale   ", "updated ")
+                          .replace("orphaned", "removed "))
+        console.error(f"{len(diff.added)} added, {len(diff.changed)} updated, {len(diff.removed)} removed "
+                      f"({len(output.artifacts)} files)")
+    return 0

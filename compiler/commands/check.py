@@ -1,0 +1,33 @@
+"""Exit 1, listing each stale, missing or orphaned file, when generated/ or schema/ is not what
+`shipspec build` and `shipspec schema` would write."""
+
+from __future__ import annotations
+
+from ._common import add_diag_format
+
+HELP = "check generated/ and schema/ are current (for CI)"
+
+
+def configure(p) -> None:
+    add_diag_format(p)
+
+
+def run(args, console) -> int:
+    from ..build import compile_project
+    from ..ir import Artifact
+    from ..schema import SCHEMA_PATH, schema_bytes
+    from ..validate import load_project
+    from ..writer import diff_tree
+
+    project = load_project(console.root)
+    output = compile_project(project)
+    problems = diff_tree(console.root, output.artifacts).lines()
+    problems += diff_tree(console.root, [Artifact(SCHEMA_PATH, schema_bytes())], top="schema").lines()
+    if problems:
+        for line in problems:
+            console.print(line)
+        console.error(f"{len(problems)} file(s) differ: run `shipspec build` and `shipspec schema`, "
+                      "review the diff, and commit it")
+        return 1
+    console.error("generated/ and schema/ are current")
+    return 0

@@ -1,0 +1,119 @@
+"""Write generated/ atomically and compare it with what a build would write.
+
+The new tree is assembled beside the old one (unchanged files hard-linked, changed
+ones written), then swapped in with two renames. A crash leaves either the old
+tree or the new one; an interrupted swap is repaired on the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from .ir import Artifact
+
+GENERATED = "generated"
+NEW = ".generated.new"
+OLD = ".generated.old"
+
+
+@dataclass(frozen=True)
+class TreeDiff:
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+    def lines(self) -> list[str]:
+        return ([f"missing  {p}" for p in self.added] + [f"stale    {p}" for p in self.changed]
+                + [f"orphaned {p}" for p in self.removed])
+
+
+def _mode(path: str) -> int:
+    return 0o755 if path.endswith(".sh") else 0o644
+
+
+def existing_files(root: Path, top: str = GENERATED) -> dict[str, Path]:
+    base = root / top
+    out = {}
+    if base.is_dir():
+        for dirpath, _dirs, files in os.walk(base):
+            for f in files:
+                full = Path(dirpath) / f
+                out[full.relative_to(root).as_posix()] = full
+    return out
+
+
+def diff_tree(root: Path, artifacts: Iterable[Artifact], top: str = GENERATED) -> TreeDiff:
+    recover(root)
+    want = {a.path: a for a in artifacts if a.path.startswith(top + "/")}
+    have = existing_files(root, top)
+    added, changed = [], []
+    for path, art in sorted(want.items()):
+        if path not in have:
+            added.append(path)
+        elif have[path].read_bytes() != art.content:
+            changed.append(path)
+    removed = sorted(set(have) - set(want))
+    return TreeDiff(tuple(added), tuple(changed), tuple(removed))
+
+
+def recover(root: Path) -> None:
+    """Repair an interrupted swap: put the old tree back if the new one never arrived."""
+    gen, old, new = root / GENERATED, root / OLD, root / NEW
+    if old.exists() and not gen.exists():
+        os.replace(old, gen)
+    if old.exists():
+        shutil.rmtree(old)
+    if new.exists():
+        shutil.rmtree(new)
+
+
+def write_tree(root: Path, artifacts: Iterable[Artifact]) -> TreeDiff:
+    """Make generated/ hold exactly `artifacts` (paths under generated/), atomically."""
+    artifacts = list(artifacts)
+    diff = diff_tree(root, artifacts)
+    if diff.clean:
+        return diff
+    gen, new, old = root / GENERATED, root / NEW, root / OLD
+    touched = set(diff.added) | set(diff.changed)
+    for art in artifacts:
+        target = root / NEW / Path(art.path).relative_to(GENERATED)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        current = root / art.path
+        if art.path not in touched:
+            try:
+                os.link(current, target)
+                continue
+            except OSError:
+                pass
+        tmp = target.with_name(target.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(art.content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _mode(art.path))
+        os.replace(tmp, target)
+    if gen.exists():
+        os.replace(gen, old)
+    os.replace(new, gen)
+    if old.exists():
+        shutil.rmtree(old)
+    return diff
+
+
+def write_file_atomic(path: Path, content: bytes) -> bool:
+    """Write one file atomically; return whether it changed."""
+    if path.exists() and path.read_bytes() == content:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
+    return True
