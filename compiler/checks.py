@@ -107,10 +107,11 @@ def check_service(s: "ServiceEnv") -> list[Diagnostic]:
                                   f"source.additional[{i}].name"))
         seen.setdefault(add.name, i)
     for var, value in c.service.secrets.items():
-        out += _arn(s, ("service", "secrets", var), value, ("secretsmanager", "ssm"), "", False, False,
-                    "arn:aws:secretsmanager:<region>:<account>:secret:<name> or arn:aws:ssm:<region>:<account>:parameter/<name>")
+        bad = _arn(s, ("service", "secrets", var), value, ("secretsmanager", "ssm"), "", False, False,
+                   "arn:aws:secretsmanager:<region>:<account>:secret:<name> or arn:aws:ssm:<region>:<account>:parameter/<name>")
+        out += bad
         arn = parse_arn(value)
-        if arn and not (arn.service == "secretsmanager" and arn.resource.startswith("secret:")
+        if arn and not bad and not (arn.service == "secretsmanager" and arn.resource.startswith("secret:")
                         or arn.service == "ssm" and arn.resource.startswith("parameter/")):
             out.append(Diagnostic(s.where("service", "secrets", var), "expected a Secrets Manager secret "
                                   "or an SSM parameter ARN", f"service.secrets.{var}"))

@@ -197,6 +197,9 @@ def pydantic_diagnostics(exc: ValidationError, tree: LDict, model: type[BaseMode
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
         kind = err["type"]
+        on_key = bool(loc) and loc[-1] == "[key]"
+        if on_key:  # a bad mapping key: point at the key itself
+            loc = loc[:-1]
         value = err.get("input")
         ctx = err.get("ctx") or {}
         if kind == "extra_forbidden":
@@ -213,7 +216,7 @@ def pydantic_diagnostics(exc: ValidationError, tree: LDict, model: type[BaseMode
             allowed = ctx.get("expected", "").replace("'", "")
             msg = f"{_describe(value)} is not one of {allowed}"
         elif kind == "string_pattern_mismatch":
-            where = locate(tree, loc)
+            where = locate(tree, loc, key=on_key)
             msg = f"{_describe(value)} is not valid: it must match {ctx.get('pattern')}"
             desc = _field_description(model, loc)
             if desc:

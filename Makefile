@@ -1,0 +1,49 @@
+# shipspec: two commands on a fresh machine -- `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHECKOV_VENV := .venv-checkov
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test bench venv checkov lint build check schema clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# checkov pins boto3 and packaging versions of its own: it lives in its own virtual environment.
+checkov: $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_VENV)/.installed: checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r checkov-requirements.txt
+	touch $@
+
+demo: venv
+	$(BIN)/shipspec validate
+	$(BIN)/shipspec build
+	$(BIN)/shipspec lint
+	$(BIN)/shipspec check
+	@echo "--- generated/ ---"
+	@find generated -type f | sort
+	@if [ -x scripts/demo-local.sh ]; then PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo-local.sh; fi
+
+test: venv checkov
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+bench: venv
+	$(BIN)/python -m compiler.bench $(BENCH_ARGS)
+
+build: venv
+	$(BIN)/shipspec build
+	$(BIN)/shipspec schema
+
+check: venv
+	$(BIN)/shipspec check
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) .shipspec .pytest_cache
