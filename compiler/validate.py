@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from . import checks
+from . import checks, secrets_scan
 from .diagnostics import Diagnostic, Location, SpecError, dotted
 from .merge import locate, merge, split_environment
 from .models import ENV_RE, ServiceConfig
@@ -73,6 +73,7 @@ def load_project(root: Path, names: Iterable[str] = ()) -> Project:
     if dpath.exists():
         try:
             defaults = load_file(dpath, rel(root, dpath))
+            diags.extend(secrets_scan.scan(defaults, rel(root, dpath)))
         except SpecError as exc:
             diags.extend(exc.diagnostics)
     paths = spec_paths(root)
@@ -98,7 +99,7 @@ def load_project(root: Path, names: Iterable[str] = ()) -> Project:
 def _load_service(root: Path, path: Path, defaults: LDict) -> list[ServiceEnv]:
     display = rel(root, path)
     spec = load_file(path, display)
-    diags: list[Diagnostic] = []
+    diags: list[Diagnostic] = secrets_scan.scan(spec, display)
     name = spec.get("name")
     if isinstance(name, str) and name != path.stem:
         diags.append(Diagnostic(spec.value_locs["name"], f"'{name}' must equal the file name stem '{path.stem}'; "
