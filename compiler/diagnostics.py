@@ -34,9 +34,9 @@ class Diagnostic:
     code: str = ""
 
     def render(self) -> str:
-        field = f"{self.path}: " if self.path else ""
+        field = f"{printable(self.path)}: " if self.path else ""
         code = f"{self.code} " if self.code else ""
-        return f"{self.location}: {self.severity}: {code}{field}{self.message}"
+        return f"{self.location}: {self.severity}: {code}{field}{printable(self.message)}"
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -50,6 +50,13 @@ class SpecError(Exception):
     def __init__(self, diagnostics: Iterable[Diagnostic]):
         self.diagnostics = sorted(set(diagnostics))
         super().__init__(f"{len(self.diagnostics)} error(s)")
+
+
+def printable(text: str) -> str:
+    """One line of text: control characters from user input are shown escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def dotted(path: Iterable[Any]) -> str:
