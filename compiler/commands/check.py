@@ -1,5 +1,5 @@
-"""Exit 1, listing each stale, missing or orphaned file, when generated/ or schema/ is not what
-`shipspec build` and `shipspec schema` would write."""
+"""Exit 1, listing each stale, missing or orphaned file, when generated/, schema/ or the README's
+generated references are not what `shipspec build` and `shipspec schema` would write."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ def configure(p) -> None:
 
 def run(args, console) -> int:
     from ..build import compile_project
+    from ..docs import README, update_readme
     from ..ir import Artifact
     from ..schema import SCHEMA_PATH, schema_bytes
     from ..validate import load_project
@@ -23,6 +24,11 @@ def run(args, console) -> int:
     output = compile_project(project)
     problems = diff_tree(console.root, output.artifacts).lines()
     problems += diff_tree(console.root, [Artifact(SCHEMA_PATH, schema_bytes())], top="schema").lines()
+    readme = console.root / README
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+        if update_readme(text) != text:
+            problems.append(f"stale    {README} (generated reference sections)")
     if problems:
         for line in problems:
             console.print(line)

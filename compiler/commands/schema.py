@@ -1,8 +1,8 @@
-"""Regenerate schema/service.schema.json from the models."""
+"""Regenerate schema/service.schema.json and the README's generated reference sections from the models."""
 
 from __future__ import annotations
 
-HELP = "regenerate schema/service.schema.json"
+HELP = "regenerate schema/service.schema.json and the README references"
 
 
 def configure(p) -> None:
@@ -10,6 +10,7 @@ def configure(p) -> None:
 
 
 def run(args, console) -> int:
+    from ..docs import README, update_readme
     from ..schema import SCHEMA_PATH, schema_bytes
     from ..writer import write_file_atomic
 
@@ -19,4 +20,8 @@ def run(args, console) -> int:
         return 0
     changed = write_file_atomic(console.root / SCHEMA_PATH, data)
     console.error(f"{SCHEMA_PATH} {'updated' if changed else 'is up to date'}")
+    readme = console.root / README
+    if readme.exists():
+        changed = write_file_atomic(readme, update_readme(readme.read_text(encoding="utf-8")).encode("utf-8"))
+        console.error(f"{README} references {'updated' if changed else 'are up to date'}")
     return 0
