@@ -14,19 +14,6 @@ LAMBDA_DIR = "generated/_lambda/notify"
 INDEX_PATH = "generated/index.json"
 
 
-def _yaml_text(text: str, source: str) -> bytes:
-    header = cfn.GENERATED_HEADER.format(source=source)
-    return (f"# {header}\n" + text).encode("utf-8")
-
-
-def _script_text(text: str, source: str) -> bytes:
-    header = cfn.GENERATED_HEADER.format(source=source)
-    lines = text.splitlines(keepends=True)
-    if lines and lines[0].startswith("#!"):
-        return (lines[0] + f"# {header}\n" + "".join(lines[1:])).encode("utf-8")
-    return (f"# {header}\n" + text).encode("utf-8")
-
-
 def service_tags(c: ServiceConfig) -> tuple[tuple[str, str], ...]:
     tags = {**c.tags, "shipspec:service": c.name, "shipspec:environment": c.environment.name}
     return tuple(sorted(tags.items()))
@@ -44,9 +31,11 @@ def render_service(c: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[l
         Artifact(f"{d}/codepipeline.yml", cfn.render_template(pipeline.render_pipeline(c), header)),
         Artifact(f"{d}/codepipeline-status-notification.yml",
                  cfn.render_template(notification.render_notification(c, lambda_key), header)),
-        Artifact(f"{d}/buildspec.yml", _yaml_text(service_files.build_buildspec(c), spec_file)),
-        Artifact(f"{d}/updatespec.yml", _yaml_text(service_files.update_buildspec(c), spec_file)),
-        Artifact(f"{d}/update_taskdefinition.sh", _script_text(service_files.update_script(c), spec_file)),
+        # exactly the text embedded in the CodeBuild projects (buildspec: inline), or what the
+        # service repository keeps under codepipeline/ (buildspec: repo)
+        Artifact(f"{d}/buildspec.yml", service_files.build_buildspec(c).encode("utf-8")),
+        Artifact(f"{d}/updatespec.yml", service_files.update_buildspec(c).encode("utf-8")),
+        Artifact(f"{d}/update_taskdefinition.sh", service_files.update_script(c).encode("utf-8")),
     ]
     tags = service_tags(c)
     boot = naming.BOOTSTRAP_STACK

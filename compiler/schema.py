@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -19,7 +19,8 @@ def _partial(model: type[BaseModel]) -> type[BaseModel]:
     """The same model with every field optional: what an environment may override."""
     fields: dict[str, Any] = {}
     for name, f in model.model_fields.items():
-        fields[name] = (Optional[f.annotation], Field(default=None, description=f.description))
+        annotation = Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation  # keep bounds
+        fields[name] = (Optional[annotation], Field(default=None, description=f.description))
     return create_model(f"{model.__name__}Override", __config__=ConfigDict(extra="forbid"),
                         __doc__=model.__doc__, **fields)
 
