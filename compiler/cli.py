@@ -8,6 +8,7 @@ and `run(args, ctx) -> int`. Modules are imported lazily-light: heavy libraries
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import pkgutil
@@ -32,8 +33,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict]:
-    parser = _Parser(prog="shipspec", description="Compile service specs into ECS delivery pipelines, "
+def build_parser(width: int | None = None) -> tuple[argparse.ArgumentParser, dict]:
+    """The parser and command modules; `width` fixes the help width (for generated docs)."""
+    fmt = functools.partial(argparse.HelpFormatter, width=width) if width else argparse.HelpFormatter
+    parser = _Parser(prog="shipspec", formatter_class=fmt, description="Compile service specs into ECS delivery pipelines, "
                      "preview them as CloudFormation change sets, and apply them.")
     parser.add_argument("--version", action="version", version=f"shipspec {__version__}")
     parser.add_argument("--root", type=Path, help="repository root (default: nearest ancestor holding services/)")
@@ -43,7 +46,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     for name in _command_modules():
         mod = importlib.import_module(f"compiler.commands.{name}")
         cmd = getattr(mod, "NAME", name)
-        p = sub.add_parser(cmd, help=mod.HELP, description=(mod.__doc__ or mod.HELP).strip())
+        p = sub.add_parser(cmd, help=mod.HELP, description=(mod.__doc__ or mod.HELP).strip(), formatter_class=fmt)
         p.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         mod.configure(p)

@@ -91,7 +91,7 @@ def spec_reference() -> str:
 def cli_reference() -> str:
     from .cli import build_parser
 
-    parser, modules = build_parser()
+    parser, _modules = build_parser(width=100)
     lines = ["```text", parser.format_usage().strip(), "```", ""]
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     for name, p in sorted(sub.choices.items()):
