@@ -7,13 +7,14 @@ prediction saw, filling in what the engine left out (moto gives no replacement d
 Risk table (most dangerous first):
 
 =========  =====================================================================================
-danger     Remove, or replacement (`True`), of a stateful resource (`STATEFUL_TYPES`) whose
-           deletion / update-replace policy deletes the old one (policy action `Delete` or
-           `ReplaceAndDelete`, or no Retain/Snapshot policy in the template): data is lost.
-caution    Remove or replacement of a stateful resource whose policy keeps it (`Retain`,
-           `Snapshot`, `ReplaceAndRetain`, `ReplaceAndSnapshot`); a `Conditional` replacement;
-           a `Dynamic` change; replacement or Remove of any other resource; a Modify whose
-           replacement is unknown.
+danger     Replacement (`True`) of a stateful resource (`STATEFUL_TYPES`): the stack switches to a
+           new, empty resource (an empty repository or bucket, a key that cannot decrypt old data,
+           a topic without its subscriptions) even when the old one is retained.
+           Remove of a stateful resource unless its deletion policy keeps it (policy action
+           `Retain`/`Snapshot`, or `DeletionPolicy: Retain`/`Snapshot` in the old template).
+caution    Remove of a stateful resource that is kept (Retain/Snapshot); a `Conditional`
+           replacement; a `Dynamic` change; replacement or Remove of any other resource; a Modify
+           whose replacement is unknown.
 safe       In-place Modify (replacement `False`), Add, Import.
 churn      Expected noise: any change of a type that is replaced by design on every update
            (`CHURN_TYPES`: a new ECS task-definition revision, a new Lambda version).
@@ -22,7 +23,7 @@ churn      Expected noise: any change of a type that is replaced by design on ev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 DANGER, CAUTION, SAFE, CHURN = "danger", "caution", "safe", "churn"
@@ -46,8 +47,8 @@ STATEFUL_PREFIXES = ("AWS::RDS::",)
 # Types CloudFormation replaces on every change, by design: the replacement is the point.
 CHURN_TYPES = frozenset({"AWS::ECS::TaskDefinition", "AWS::Lambda::Version"})
 
-# Change-set PolicyAction values that keep the old resource's data.
-KEEPING_POLICY_ACTIONS = frozenset({"Retain", "Snapshot", "ReplaceAndRetain", "ReplaceAndSnapshot"})
+# Change-set PolicyAction values of a Remove that keep the resource and its data.
+KEEPING_POLICY_ACTIONS = frozenset({"Retain", "Snapshot"})
 KEEPING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
 
 
@@ -61,10 +62,11 @@ class PropertyChange:
     before: Any = None  # None when unknown or absent
     after: Any = None
     requires_recreation: str = ""  # Never | Conditionally | Always | "" (unknown)
+    cause: str = ""  # set when the template text is unchanged but a value it refers to changes
 
     def to_json(self) -> dict:
         return {"path": self.path, "before": self.before, "after": self.after,
-                "requires_recreation": self.requires_recreation}
+                "requires_recreation": self.requires_recreation, "cause": self.cause}
 
 
 @dataclass(frozen=True)
@@ -89,28 +91,26 @@ def is_stateful(resource_type: str) -> bool:
 
 
 def _keeps_data(change: ResourceChange, template_resource: Mapping | None) -> bool:
-    """Whether the old resource survives a Remove or replacement (Retain/Snapshot)."""
+    """Whether a removed resource survives its Remove (Retain/Snapshot)."""
     if change.policy_action:
         return change.policy_action in KEEPING_POLICY_ACTIONS
     if not isinstance(template_resource, Mapping):
         return False
-    key = "DeletionPolicy" if change.action == "Remove" else "UpdateReplacePolicy"
-    return template_resource.get(key) in KEEPING_POLICIES
+    return template_resource.get("DeletionPolicy") in KEEPING_POLICIES
 
 
 def classify(change: ResourceChange, template_resource: Mapping | None = None) -> str:
-    """The risk of one change; `template_resource` is the resource's template entry (the old one
-    for a Remove), used for its DeletionPolicy/UpdateReplacePolicy when the change carries no
-    policy action."""
+    """The risk of one change (see the table above). `template_resource` is the resource's entry
+    in the old template, read for its DeletionPolicy when a Remove carries no policy action."""
     if change.resource_type in CHURN_TYPES:
         return CHURN
     action, replacement = change.action, change.replacement
-    removes_old = action == "Remove" or (action == "Modify" and replacement == "True")
-    if removes_old:
-        if is_stateful(change.resource_type) and not _keeps_data(change, template_resource):
-            return DANGER
-        return CAUTION
-    if change.policy_action in ("Delete", "ReplaceAndDelete") and is_stateful(change.resource_type):
+    stateful = is_stateful(change.resource_type)
+    if action == "Remove":
+        return DANGER if stateful and not _keeps_data(change, template_resource) else CAUTION
+    if replacement == "True":
+        return DANGER if stateful else CAUTION
+    if change.policy_action in ("Delete", "ReplaceAndDelete") and stateful:
         return DANGER
     if action == "Dynamic" or replacement == "Conditional":
         return CAUTION
@@ -161,7 +161,8 @@ def _merge_properties(engine: tuple[PropertyChange, ...],
                 e.path,
                 e.before if e.before is not None else same.before,
                 e.after if e.after is not None else same.after,
-                e.requires_recreation or same.requires_recreation))
+                e.requires_recreation or same.requires_recreation,
+                e.cause or same.cause))
         elif finer and e.before is None and e.after is None:
             # The engine named only the top-level property; the prediction has the exact paths.
             for p in finer:
