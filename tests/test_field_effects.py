@@ -1,0 +1,151 @@
+"""Every spec field changes the output, and where: one mutation per field, from the
+news-web/prod baseline. A new field without an entry here fails `test_every_field_has_an_effect_test`."""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+from pydantic import BaseModel
+
+from compiler.build import render_service
+from compiler.models import ServiceConfig
+from compiler.validate import load_project
+
+ARN = "arn:aws:codeconnections:ap-northeast-1:222222222222:connection/99999999-0000-0000-0000-000000000000"
+SM = "arn:aws:secretsmanager:ap-northeast-1:222222222222:secret:news/other-QwErTy"
+GH = {"provider": "github-token", "connection_arn": None, "trigger_paths": None, "additional": [],
+      "token_secret": {"id": "cicd/github-token", "key": "token"}}
+
+STACKS = "@stacks"  # the stack list (account, region, names) rather than a file
+
+# field path -> (patch merged into the baseline, file that must change, text that must appear in it)
+EFFECTS: dict[str, tuple[dict, str, str]] = {
+    "name": ({"name": "news-mobile"}, "codepipeline.yml", "news-mobile-prod"),
+    "description": ({"description": "Front end of the news portal v2"}, "codepipeline.yml", "news portal v2"),
+    "tags": ({"tags": {"cost-center": "cc-42"}}, "codepipeline.yml", "cc-42"),
+    "source.provider": ({"source": {"provider": "codecommit", "repository": "news-web", "connection_arn": None,
+                                    "trigger_paths": None, "additional": []}}, "codepipeline.yml", "CodeCommit"),
+    "source.repository": ({"source": {"repository": "example-corp/news-portal"}}, "codepipeline.yml", "example-corp/news-portal"),
+    "source.branch": ({"source": {"branch": "release"}}, "codepipeline.yml", "release"),
+    "source.connection_arn": ({"source": {"connection_arn": ARN}}, "codepipeline.yml", "99999999-0000"),
+    "source.token_secret.id": ({"source": {**GH, "token_secret": {"id": "cicd/other", "key": "token"}}},
+                               "codepipeline.yml", "resolve:secretsmanager:cicd/other:"),
+    "source.token_secret.key": ({"source": {**GH, "token_secret": {"id": "cicd/github-token", "key": "pat"}}},
+                                "codepipeline.yml", "SecretString:pat}}"),
+    "source.trigger_paths": ({"source": {"trigger_paths": ["src/**"]}}, "codepipeline.yml", "src/**"),
+    "source.additional": ({"source": {"additional": []}}, "codepipeline.yml", "example-corp/news-config"),
+    "source.additional.name": ({"source": {"additional": [{"name": "settings", "repository": "example-corp/news-config"}]}},
+                               "codepipeline.yml", "settings"),
+    "source.additional.provider": ({"source": {"additional": [{"name": "config", "provider": "codecommit",
+                                                               "repository": "news-config"}]}}, "codepipeline.yml", "CodeCommit"),
+    "source.additional.repository": ({"source": {"additional": [{"name": "config", "repository": "example-corp/cfg"}]}},
+                                     "codepipeline.yml", "example-corp/cfg"),
+    "source.additional.branch": ({"source": {"additional": [{"name": "config", "repository": "example-corp/news-config",
+                                                             "branch": "stable"}]}}, "codepipeline.yml", "stable"),
+    "source.additional.connection_arn": ({"source": {"additional": [{"name": "config", "repository": "example-corp/c",
+                                                                     "connection_arn": ARN}]}}, "codepipeline.yml", "99999999-0000"),
+    "source.additional.token_secret.id": ({"source": {**GH, "additional": [{"name": "config", "provider": "github-token",
+                                                                             "repository": "example-corp/c",
+                                                                             "token_secret": {"id": "cicd/cfg-token"}}]}},
+                                          "codepipeline.yml", "cicd/cfg-token"),
+    "source.additional.token_secret.key": ({"source": {**GH, "additional": [{"name": "config", "provider": "github-token",
+                                                                              "repository": "example-corp/c",
+                                                                              "token_secret": {"id": "cicd/github-token",
+                                                                                               "key": "cfgkey"}}]}},
+                                           "codepipeline.yml", "SecretString:cfgkey}}"),
+    "build.ecr_repository": ({"build": {"ecr_repository": "media/news-portal"}}, "codepipeline.yml", "media/news-portal"),
+    "build.manage_repository": ({"build": {"manage_repository": False}}, "codepipeline.yml", "AWS::ECR::Repository"),
+    "build.keep_images": ({"build": {"keep_images": 7}}, "codepipeline.yml", '"countNumber":7'),
+    "build.dockerfile": ({"build": {"dockerfile": "docker/Prod.Dockerfile"}}, "buildspec.yml", "docker/Prod.Dockerfile"),
+    "build.context": ({"build": {"context": "app"}}, "buildspec.yml", "app"),
+    "build.build_args": ({"build": {"build_args": {"NODE_VERSION": "22"}}}, "buildspec.yml", "NODE_VERSION=22"),
+    "build.compute_type": ({"build": {"compute_type": "BUILD_GENERAL1_LARGE"}}, "codepipeline.yml", "BUILD_GENERAL1_LARGE"),
+    "build.image": ({"build": {"image": "aws/codebuild/standard:8.0"}}, "codepipeline.yml", "aws/codebuild/standard:8.0"),
+    "build.timeout_minutes": ({"build": {"timeout_minutes": 77}}, "codepipeline.yml", "TimeoutInMinutes: 77"),
+    "build.buildspec": ({"build": {"buildspec": "repo"}}, "codepipeline.yml", "codepipeline/buildspec.yml"),
+    "service.cluster": ({"service": {"cluster": "media-blue"}}, "update_taskdefinition.sh", "media-blue"),
+    "service.name": ({"service": {"name": "news-web-v2"}}, "codepipeline.yml", "news-web-v2"),
+    "service.container": ({"service": {"container": "frontend"}}, "update_taskdefinition.sh", "frontend"),
+    "service.launch_type": ({"service": {"launch_type": "EC2"}}, "update_taskdefinition.sh", "EC2"),
+    "service.environment": ({"service": {"environment": {"FEATURE_FLAGS": "beta"}}}, "update_taskdefinition.sh", "FEATURE_FLAGS"),
+    "service.secrets": ({"service": {"secrets": {"DB_PASSWORD": SM}}}, "update_taskdefinition.sh", "news/other-QwErTy"),
+    "service.cpu": ({"service": {"cpu": 4096}}, "update_taskdefinition.sh", "4096"),
+    "service.memory": ({"service": {"memory": 8192}}, "update_taskdefinition.sh", "8192"),
+    "deploy.approval": ({"deploy": {"approval": False}}, "codepipeline.yml", "Provider: Manual"),
+    "deploy.timeout_minutes": ({"deploy": {"timeout_minutes": 55}}, "codepipeline.yml", "55"),
+    "notifications.events": ({"notifications": {"events": ["STOPPED"]}}, "codepipeline-status-notification.yml", "STOPPED"),
+    "notifications.emails": ({"notifications": {"emails": ["oncall@example.com"]}},
+                             "codepipeline-status-notification.yml", "oncall@example.com"),
+    "notifications.topic_arn": ({"notifications": {"topic_arn": "arn:aws:sns:ap-northeast-1:222222222222:alerts"}},
+                                "codepipeline-status-notification.yml", "arn:aws:sns:ap-northeast-1:222222222222:alerts"),
+    "notifications.slack_webhook_secret": ({"notifications": {"slack_webhook_secret": "chatops/slack-webhook"}},
+                                           "codepipeline-status-notification.yml", "chatops/slack-webhook"),
+    "environment.name": ({"environment": {"name": "live"}}, "codepipeline.yml", "news-web-live"),
+    # account and region place the stacks (templates use AWS::AccountId / AWS::Region)
+    "environment.account": ({"environment": {"account": "333333333333"}, "source": {"connection_arn": ARN.replace(
+        "222222222222", "333333333333")}}, STACKS, "333333333333"),
+    "environment.region": ({"environment": {"region": "eu-west-1"}}, STACKS, "eu-west-1"),
+}
+# fields with no effect on purpose, and why
+NO_EFFECT = {"version": "only version 1 exists"}
+
+
+def _leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every field; a field holding models counts through its own fields (a list of models
+    also counts itself: adding or removing items is an effect of its own)."""
+    out = []
+    for name, f in model.model_fields.items():
+        path = f"{prefix}{name}"
+        inner = _models_in(f.annotation)
+        if not inner or typing.get_origin(f.annotation) is list:
+            out.append(path)
+        for tp in inner:
+            out += _leaf_paths(tp, path + ".")
+    return out
+
+
+def _models_in(tp) -> list[type[BaseModel]]:
+    found = [a for arg in typing.get_args(tp) for a in _models_in(arg)]
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        found.append(tp)
+    return found
+
+
+def _deep(base, patch):
+    if isinstance(base, dict) and isinstance(patch, dict):
+        return {**base, **{k: _deep(base.get(k), v) for k, v in patch.items()}}
+    return patch
+
+
+@pytest.fixture(scope="module")
+def baseline(repo_root):
+    project = load_project(repo_root, ["news-web"])
+    return next(s for s in project.services if s.config.environment.name == "prod")
+
+
+def _files(config: ServiceConfig) -> dict[str, bytes]:
+    artifacts, stacks = render_service(config, "services/news-web.yaml", "lambda/notify-0000000000000000.zip")
+    files = {a.path.rsplit("/", 1)[-1]: a.content for a in artifacts}
+    files[STACKS] = repr(stacks).encode()
+    return files
+
+
+def test_every_field_has_an_effect_test():
+    fields = set(_leaf_paths(ServiceConfig))
+    missing = fields - set(EFFECTS) - set(NO_EFFECT)
+    assert not missing, f"fields without an effect test: {sorted(missing)}"
+    assert not (set(EFFECTS) - fields), "effect tests for fields that no longer exist"
+
+
+@pytest.mark.parametrize("field", sorted(EFFECTS))
+def test_field_changes_output(field, baseline):
+    patch, filename, needle = EFFECTS[field]
+    before = _files(baseline.config)
+    config = ServiceConfig.model_validate(_deep(baseline.config.model_dump(), patch))
+    after = _files(config)
+    assert filename in after, f"{filename} not generated"
+    assert before.get(filename) != after[filename], f"{field}: {filename} did not change"
+    present_after = needle.encode() in after[filename]
+    present_before = needle.encode() in before.get(filename, b"")
+    assert present_after != present_before, f"{field}: {needle!r} should appear in (or vanish from) {filename}"
