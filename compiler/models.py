@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 NAME_RE = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 ENV_RE = r"^[a-z][a-z0-9]{0,9}$"
@@ -91,6 +91,57 @@ class Build(_Model):
         description="inline: the buildspecs are embedded in the CodeBuild projects. repo: read codepipeline/buildspec.yml "
         "and codepipeline/updatespec.yml from the source repository.",
     )
+    max_image_mb: int = Field(
+        default=1024, ge=1,
+        description="The build prints the pushed image's size and warns when it exceeds this many MB "
+        "(large images fill the Docker volume of EC2 container instances; use a multi-stage Dockerfile).",
+    )
+
+
+Duration = Annotated[str, StringConstraints(pattern=r"^[0-9]+(s|m|h)$")]
+
+
+def _duration_seconds(text: str) -> int:
+    return int(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
+
+
+class Ec2AgentConfig(_Model):
+    """ECS container agent settings for the cluster's EC2 instances (launch_type EC2 only): shorter
+    image and stopped-container lifecycles keep the Docker volume from filling up."""
+
+    task_cleanup_wait: Duration = Field(
+        default="30m", description="ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION: how long stopped containers are kept "
+        "before the agent removes them (at least 1m), e.g. 30m.")
+    image_cleanup_interval: Duration = Field(
+        default="30m", description="ECS_IMAGE_CLEANUP_INTERVAL: time between automated image clean-up cycles "
+        "(at least 10m), e.g. 30m.")
+    image_minimum_cleanup_age: Duration = Field(
+        default="1h", description="ECS_IMAGE_MINIMUM_CLEANUP_AGE: an image pulled more recently than this is "
+        "never removed, e.g. 1h.")
+    num_images_delete_per_cycle: int = Field(
+        default=5, ge=1, le=1000, description="ECS_NUM_IMAGES_DELETE_PER_CYCLE: images removed per clean-up cycle.")
+    disable_image_cleanup: bool = Field(
+        default=False, description="ECS_DISABLE_IMAGE_CLEANUP: turn the agent's automated image clean-up off "
+        "(not recommended).")
+    instance_tag_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+\-=._:/@ ]{1,128}$")] = Field(
+        default="ecs-cluster", description="The SSM association applies the settings to EC2 instances carrying "
+        "this tag (tag the cluster's instances, e.g. through the Auto Scaling group).")
+    instance_tag_value: Optional[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(
+        default=None, description="Value of instance_tag_key on the cluster's instances; defaults to service.cluster.")
+
+    @field_validator("task_cleanup_wait")
+    @classmethod
+    def _min_task_cleanup(cls, v: str) -> str:
+        if _duration_seconds(v) < 60:
+            raise ValueError("must be at least 1m (the agent ignores shorter values)")
+        return v
+
+    @field_validator("image_cleanup_interval")
+    @classmethod
+    def _min_image_cleanup(cls, v: str) -> str:
+        if _duration_seconds(v) < 600:
+            raise ValueError("must be at least 10m (the agent ignores shorter values)")
+        return v
 
 
 class Service(_Model):
@@ -104,6 +155,10 @@ class Service(_Model):
     secrets: dict[EnvVarName, str] = Field(default_factory=dict, description="Container secrets: variable name -> Secrets Manager secret ARN or SSM parameter ARN.")
     cpu: Optional[int] = Field(default=None, ge=128, le=16384, description="Task CPU units override.")
     memory: Optional[int] = Field(default=None, ge=128, le=122880, description="Task memory (MiB) override.")
+    ec2_agent_config: Ec2AgentConfig = Field(
+        default_factory=Ec2AgentConfig,
+        description="ECS agent settings applied to the cluster's instances by a generated SSM document and "
+        "association (only when launch_type is EC2).")
 
 
 class Deploy(_Model):
