@@ -30,12 +30,12 @@ Path = tuple  # of str keys and int list indexes
 
 # --- loading ------------------------------------------------------------------------------------
 
-class _TemplateLoader(yaml.SafeLoader):
+class _TemplateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Safe YAML that also reads short-form intrinsics (`!Ref x` -> {"Ref": "x"}) and keeps
     dates as written."""
 
 
-def _short_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
+def _short_form(loader: Any, suffix: str, node: yaml.Node) -> dict:
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
