@@ -87,7 +87,7 @@ VARIANTS = {
             {"name": "assets", "provider": "s3", "repository": "acme-assets/site.zip"},
             {"name": "legacy", "provider": "github-token", "repository": "acme/legacy",
              "token_secret": {"id": "arn:aws:secretsmanager:eu-west-1:333333333333:secret:gh-AbCdEf"}}]},
-        "notifications": {"events": ["STARTED", "FAILED"], "emails": ["x@example.com", "y@example.com"],
+        "notifications": {"events": ["STARTED", "FAILED", "STARTED"], "emails": ["x@example.com", "y@example.com"],
                           "slack_webhook_secret": "arn:aws:secretsmanager:eu-west-1:333333333333:secret:slack-XyZ123"}},
 }
 
@@ -239,6 +239,7 @@ def test_log_groups_have_retention_and_are_the_ones_used(examples):
             assert groups
             for g in groups.values():
                 assert g["Properties"]["RetentionInDays"] > 0
+                assert g["Properties"]["KmsKeyId"] == {"Fn::ImportValue": naming.bootstrap_export("ArtifactKeyArn")}
             for p in resources_of(t, "AWS::CodeBuild::Project").values():
                 ref = p["Properties"]["LogsConfig"]["CloudWatchLogs"]["GroupName"]["Ref"]
                 assert groups[ref]["Properties"]["LogGroupName"] == f"/aws/codebuild/{p['Properties']['Name']}"
@@ -407,7 +408,7 @@ def test_notification_rule_lambda_topic(examples):
         pattern = rule["Properties"]["EventPattern"]
         assert pattern == {"source": ["aws.codepipeline"],
                            "detail-type": ["CodePipeline Pipeline Execution State Change"],
-                           "detail": {"pipeline": [naming.pipeline_name(c)], "state": list(c.notifications.events)}}
+                           "detail": {"pipeline": [naming.pipeline_name(c)], "state": list(dict.fromkeys(c.notifications.events))}}
         (fn_id, fn), = resources_of(t, "AWS::Lambda::Function").items()
         assert rule["Properties"]["Targets"] == [{"Id": "notify", "Arn": {"Fn::GetAtt": [fn_id, "Arn"]}}]
         (perm,) = resources_of(t, "AWS::Lambda::Permission").values()
@@ -455,8 +456,13 @@ def test_bootstrap_bucket_and_key():
     for r in (key, bucket):
         assert r["DeletionPolicy"] == "Retain" and r["UpdateReplacePolicy"] == "Retain"
     assert key["Properties"]["EnableKeyRotation"] is True
-    (root,) = key["Properties"]["KeyPolicy"]["Statement"]
+    root, logs = key["Properties"]["KeyPolicy"]["Statement"]
     assert root["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    # CloudWatch Logs may use the key for this account's log groups only (the templates' log groups use it).
+    assert logs["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
+    assert logs["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": {
+        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}}}
+    assert "*" not in "".join(logs["Action"])
     (alias,) = resources_of(t, "AWS::KMS::Alias").values()
     assert alias["Properties"] == {"AliasName": "alias/shipspec-artifacts", "TargetKeyId": {"Ref": key_id}}
     props = bucket["Properties"]

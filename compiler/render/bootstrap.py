@@ -33,11 +33,23 @@ def _key() -> dict:
                 # The account root administers the key, delegating use to IAM policies: each pipeline
                 # role is granted exactly the kms actions it needs on this key's ARN. "kms:*" for the
                 # root is the AWS default key policy; without it the key could become unmanageable.
+                # In a key policy "Resource": "*" means this key.
                 "Sid": "AccountAdministers",
                 "Effect": "Allow",
                 "Principal": {"AWS": cfn.sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
                 "Action": "kms:*",
                 "Resource": "*",
+            }, {
+                # CloudWatch Logs encrypts the pipelines' and notifiers' log groups with this key,
+                # only for log groups of this account and region.
+                "Sid": "CloudWatchLogsEncryptLogGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": cfn.sub("logs.${AWS::Region}.amazonaws.com")},
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+                           "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                          cfn.sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")}},
             }]),
             "Tags": cfn.tag_list(TAGS),
         },
@@ -49,6 +61,10 @@ def _bucket() -> dict:
         "Type": "AWS::S3::Bucket",
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
+        "Metadata": cfn.checkov_skips({
+            "CKV_AWS_18": "Holds only pipeline artifacts written by the account's own pipeline roles; "
+                          "access logging would need a second bucket per account and region.",
+        }),
         "Properties": {
             "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
                 "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": cfn.getatt(KEY, "Arn")},

@@ -27,13 +27,15 @@ def project_names(c: "ServiceConfig") -> dict[str, str]:
 
 
 def log_group(name: str, tags: list[dict]) -> dict:
-    """A log group with retention. Deleted with the stack: it is named, so a retained copy would
-    block creating the stack again."""
+    """A log group with retention, encrypted with the bootstrap key (its key policy lets CloudWatch
+    Logs use it for this account's log groups). Deleted with the stack: it is named, so a retained
+    copy would block creating the stack again."""
     return {
         "Type": "AWS::Logs::LogGroup",
         "DeletionPolicy": "Delete",
         "UpdateReplacePolicy": "Delete",
-        "Properties": {"LogGroupName": name, "RetentionInDays": LOG_RETENTION_DAYS, "Tags": tags},
+        "Properties": {"LogGroupName": name, "RetentionInDays": LOG_RETENTION_DAYS,
+                       "KmsKeyId": iam.artifact_key_arn(), "Tags": tags},
     }
 
 

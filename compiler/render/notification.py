@@ -70,6 +70,13 @@ def _function(c: "ServiceConfig", lambda_key: str) -> dict:
         env["SLACK_WEBHOOK_SECRET"] = c.notifications.slack_webhook_secret
     return {
         "Type": "AWS::Lambda::Function",
+        "Metadata": cfn.checkov_skips({
+            "CKV_AWS_115": "Runs once per pipeline state change; reserving concurrency can fail deploys in "
+                           "accounts near the unreserved-concurrency minimum.",
+            "CKV_AWS_116": "Invoked asynchronously by EventBridge, which retries; a lost notification is tolerable.",
+            "CKV_AWS_117": "Calls only public AWS and Slack endpoints; a VPC would add a NAT for no isolation gain.",
+            "CKV_AWS_173": "The environment holds a topic ARN and a secret name, never secret values.",
+        }),
         "Properties": {
             "FunctionName": function_name(c),
             "Description": f"Notifies pipeline {naming.pipeline_name(c)} state changes",
@@ -95,7 +102,7 @@ def _rule(c: "ServiceConfig") -> dict:
             "EventPattern": {
                 "source": ["aws.codepipeline"],
                 "detail-type": [DETAIL_TYPE],
-                "detail": {"pipeline": [naming.pipeline_name(c)], "state": list(c.notifications.events)},
+                "detail": {"pipeline": [naming.pipeline_name(c)], "state": list(dict.fromkeys(c.notifications.events))},
             },
             "State": "ENABLED",
             "Targets": [{"Id": "notify", "Arn": cfn.getatt(FUNCTION, "Arn")}],
@@ -146,4 +153,4 @@ def render_notification(c: "ServiceConfig", lambda_key: str) -> dict:
     }
     return cfn.template(
         f"shipspec notifications for pipeline {naming.pipeline_name(c)}: "
-        f"{', '.join(c.notifications.events)} -> Lambda -> SNS", resources, outputs)
+        f"{', '.join(dict.fromkeys(c.notifications.events))} -> Lambda -> SNS", resources, outputs)

@@ -45,10 +45,16 @@ def _repository(c: "ServiceConfig") -> dict:
         # Images are data other stacks and running tasks depend on: never delete them with the stack.
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
+        "Metadata": cfn.checkov_skips({
+            "CKV_AWS_51": "Tags are commit ids; a re-run of the same commit pushes the same tag again, "
+                          "which immutable tags would reject.",
+        }),
         "Properties": {
             "RepositoryName": c.build.ecr_repository,
+            "ImageTagMutability": "MUTABLE",
             "ImageScanningConfiguration": {"ScanOnPush": True},
-            "EncryptionConfiguration": {"EncryptionType": "AES256"},
+            # KMS with the AWS managed aws/ecr key: tasks pulling the image need no key permissions.
+            "EncryptionConfiguration": {"EncryptionType": "KMS"},
             "LifecyclePolicy": {"LifecyclePolicyText": json.dumps(lifecycle, separators=(",", ":"))},
             "Tags": iam.resource_tags(c),
         },
