@@ -69,7 +69,7 @@ def test_generated_buildspecs_are_well_formed(key):
     assert all(isinstance(cmd, str) for phase in b["phases"].values() for cmd in phase["commands"])
     u = yaml.safe_load(update)
     assert u["version"] == 0.2 and u["artifacts"] == {"files": ["imagedefinitions.json"]}
-    # Deterministic text, and no secret material: only ARNs of secrets, never values.
+    # Deterministic text.
     assert sf.build_buildspec(c) == build and sf.update_buildspec(c) == update
 
 
