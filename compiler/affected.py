@@ -184,7 +184,8 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not sep or not head.isdigit() or not tail.isdigit():
         raise ValueError(f"--shard {text}: expected I/N, e.g. 1/4")
     index, total = int(head), int(tail)
-    shard((), index, total)
+    if total < 1 or not 1 <= index <= total:
+        raise ValueError(f"--shard {text}: need 1 <= I <= N, e.g. 1/4")
     return index, total
 
 
@@ -256,16 +257,12 @@ def affected(root: Path, since: str) -> Affected:
     project = load_project(root, load_names) if (shared or load_names) else None
     now_pairs = {s.key for s in project.services} if project else set()
 
-    reasons: dict[Pair, str] = {}
-    for pair in sorted(now_pairs):
-        if pair[0] in spec_changed:
-            reasons[pair] = f"services/{pair[0]}.yaml changed"
-        elif pair in gen_changed:
-            reasons[pair] = f"{gen_changed[pair]} changed"
+    reasons: dict[Pair, str] = {p: f"services/{p[0]}.yaml changed" for p in now_pairs if p[0] in spec_changed}
 
     bootstrap: list[Pair] = []
     if shared and project is not None:
-        cause = ", ".join(shared[:3]) + (f" and {len(shared) - 3} more" if len(shared) > 3 else "")
+        inputs = [p for p in shared if not p.startswith("generated/")] or shared
+        cause = ", ".join(inputs[:3]) + (f" and {len(inputs) - 3} more" if len(inputs) > 3 else "")
         output = compile_project(project)
         new_files = {a.path: blob_id(a.content) for a in output.artifacts}
         new_groups, base_groups = group_by_pair(new_files), group_by_pair(base_files)
@@ -287,10 +284,14 @@ def affected(root: Path, since: str) -> Affected:
                 account, _, region = target.partition("-")
                 bootstrap.append((account, region))
 
+    for pair in sorted(now_pairs):  # a generated file edited directly (by hand, or a stale build)
+        if pair in gen_changed and pair not in reasons:
+            reasons[pair] = f"{gen_changed[pair]} changed"
+
     # Orphans: at the base, for a service we looked at, but produced by no spec now.
-    looked_at = set(now_specs) if shared else touched
+    looked_at = set(now_specs) | touched if shared else touched
     if base_pairs:
-        before = {p for p in base_pairs if p[0] in looked_at}
+        before = set(base_pairs) if shared else {p for p in base_pairs if p[0] in looked_at}
     else:
         before = {(n, e) for n, envs in _base_env_names(root, base, looked_at).items() for e in envs}
     orphans = sorted(p for p in before if p not in now_pairs)

@@ -1,0 +1,186 @@
+"""The deploy gate: may this plan be applied without a person looking again?
+
+Pure functions over plan JSON documents (what `shipspec plan --format json` writes). Two
+questions, both must pass:
+
+1. Review. The plan about to be applied must be the plan that was reviewed: its fingerprint
+   equals the reviewed plan's (the pull request's plan artifact), or a fingerprint a person
+   typed into a manual run. With `env`, only that environment's stacks are compared (a digest
+   of their changes), so each environment's deploy job re-checks its own part just before it
+   applies. Without any reviewed plan (a direct push) the gate stops unless the policy says
+   `apply`.
+2. Danger. A change whose risk is `danger` (data loss: see `compiler.changes`) needs the
+   danger label on the pull request (or the manual run's `allow_danger` input).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+DANGER = "danger"
+DEFAULT_DANGER_LABEL = "allow-danger"
+NO_CHANGE_STATUSES = frozenset({"unchanged", "no-changes", "no_changes", "none", "noop", "clean"})
+# Fields of a change that say what changes; the rest (who reported it) may differ between runs.
+CHANGE_FIELDS = ("logical_id", "resource_type", "action", "replacement", "risk", "policy_action", "properties")
+
+
+@dataclass(frozen=True)
+class GateResult:
+    ok: bool
+    fingerprint: str
+    environments: tuple[str, ...]  # environments with changes, in deploy order
+    danger: tuple[str, ...]  # "stack: LogicalId (Type) Action"
+    problems: tuple[str, ...]  # why the gate stops (empty when ok)
+    notes: tuple[str, ...]  # what a person should know anyway
+
+
+def stack_name(stack: dict) -> str:
+    return str(stack.get("stack") or stack.get("name") or stack.get("stack_name") or "?")
+
+
+def stacks_of(plan: dict, env: str | None = None) -> list[dict]:
+    stacks = [s for s in plan.get("stacks") or [] if isinstance(s, dict)]
+    if env:
+        stacks = [s for s in stacks if s.get("environment") == env]
+    return sorted(stacks, key=stack_name)
+
+
+def has_changes(stack: dict) -> bool:
+    if stack.get("changes"):
+        return True
+    return str(stack.get("status") or "unchanged").lower() not in NO_CHANGE_STATUSES
+
+
+def _canonical_stack(stack: dict) -> dict:
+    changes = [{k: c.get(k) for k in CHANGE_FIELDS} for c in stack.get("changes") or [] if isinstance(c, dict)]
+    changes.sort(key=lambda c: json.dumps(c, sort_keys=True, default=str))
+    return {"stack": stack_name(stack), "service": stack.get("service"), "environment": stack.get("environment"),
+            "account": stack.get("account"), "region": stack.get("region"),
+            "status": stack.get("status"), "changes": changes}
+
+
+def digest(plan: dict, env: str | None = None) -> str:
+    """A stable hash of what the stacks (of one environment) would change."""
+    body = [_canonical_stack(s) for s in stacks_of(plan, env) if has_changes(s)]
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprint(plan: dict, env: str | None = None) -> str:
+    """The plan's own fingerprint for the whole plan; the environment digest for one."""
+    if env is None and plan.get("fingerprint"):
+        return str(plan["fingerprint"])
+    return digest(plan, env)
+
+
+def danger_changes(plan: dict, env: str | None = None) -> list[str]:
+    out = []
+    for s in stacks_of(plan, env):
+        rows = [c for c in s.get("changes") or [] if isinstance(c, dict) and c.get("risk") == DANGER]
+        for c in rows:
+            out.append(f"{stack_name(s)}: {c.get('logical_id', '?')} ({c.get('resource_type', '?')}) "
+                       f"{c.get('action', '?')}"
+                       + (" with replacement" if c.get("replacement") == "True" else ""))
+        if not rows and s.get("risk") == DANGER:
+            out.append(f"{stack_name(s)}: a danger change")
+    return out
+
+
+def environments(plan: dict, order: Iterable[str] = ()) -> tuple[str, ...]:
+    """Environments with changes: those named in `order` first, in that order, then the rest
+    alphabetically."""
+    envs = {str(s["environment"]) for s in stacks_of(plan) if s.get("environment") and has_changes(s)}
+    order = [e for e in order if e]
+    ranked = [e for e in order if e in envs]
+    return tuple(ranked + sorted(envs - set(ranked)))
+
+
+def stack_differences(plan: dict, approved: dict, env: str | None = None) -> list[str]:
+    """What differs between two plans, stack by stack, for a person to read."""
+    mine = {stack_name(s): _canonical_stack(s) for s in stacks_of(plan, env) if has_changes(s)}
+    theirs = {stack_name(s): _canonical_stack(s) for s in stacks_of(approved, env) if has_changes(s)}
+    out = []
+    for name in sorted(set(mine) | set(theirs)):
+        if name not in theirs:
+            out.append(f"{name}: changes now, had none in the reviewed plan")
+        elif name not in mine:
+            out.append(f"{name}: no changes now, had changes in the reviewed plan")
+        elif mine[name] != theirs[name]:
+            out.append(f"{name}: its changes differ from the reviewed plan")
+    return out
+
+
+def evaluate(plan: dict, *, approved: dict | None = None, expected: str = "", labels: Iterable[str] = (),
+             danger_label: str = DEFAULT_DANGER_LABEL, env: str | None = None, unreviewed: str = "stop",
+             env_order: Iterable[str] = (), source: str = "the reviewed plan") -> GateResult:
+    fp = fingerprint(plan, env)
+    scope = f" for environment '{env}'" if env else ""
+    problems: list[str] = []
+    notes: list[str] = []
+    if approved is not None:
+        theirs = fingerprint(approved, env)
+        if theirs != fp:
+            diffs = stack_differences(plan, approved, env)
+            problems.append(
+                f"the plan{scope} ({fp[:12]}) differs from {source} ({theirs[:12]}): something changed between "
+                "review and deploy (another merge, a manual change in AWS, or drift)."
+                + ("".join(f"\n  - {d}" for d in diffs))
+                + f"\n  Review this run's plan, then run the Deploy workflow by hand with fingerprint={fp}.")
+        else:
+            notes.append(f"the plan{scope} matches {source} (fingerprint {fp[:12]})")
+    elif expected:
+        if expected.strip() != fp:
+            problems.append(f"the plan{scope} has fingerprint {fp}, not the {expected.strip()} given: the plan "
+                            "changed since it was reviewed; review this run's plan and run again with its fingerprint")
+        else:
+            notes.append(f"the plan{scope} matches the fingerprint given ({fp[:12]})")
+    elif any(has_changes(s) for s in stacks_of(plan, env)):
+        if unreviewed == "apply":
+            notes.append("no reviewed plan for this commit; applying anyway (SHIPSPEC_UNREVIEWED_PUSH=apply)")
+        else:
+            problems.append(
+                "no reviewed plan for this commit (pushed without a pull request, or the pull request's plan "
+                "artifact is missing or expired). Review the plan in this run's summary, then run the Deploy "
+                f"workflow by hand with fingerprint={fp}.")
+    danger = danger_changes(plan, env)
+    labels = {label.strip() for label in labels if label.strip()}
+    if danger:
+        if danger_label in labels:
+            notes.append(f"{len(danger)} danger change(s) allowed by the '{danger_label}' label")
+        else:
+            problems.append(
+                f"{len(danger)} danger change(s){scope} would lose data:"
+                + "".join(f"\n  - {d}" for d in danger)
+                + f"\n  Add the '{danger_label}' label to the pull request (a manual run: set allow_danger) "
+                  "once you have checked them.")
+    return GateResult(not problems, fp, environments(plan, env_order) if env is None else
+                      ((env,) if any(has_changes(s) for s in stacks_of(plan, env)) else ()),
+                      tuple(danger), tuple(problems), tuple(notes))
+
+
+def summary_markdown(result: GateResult) -> str:
+    head = "### Deploy gate: passed" if result.ok else "### Deploy gate: stopped"
+    lines = [head, "", f"Plan fingerprint: `{result.fingerprint}`", ""]
+    for p in result.problems:
+        first, *rest = p.split("\n")
+        lines.append(f"- :no_entry: {first}")
+        lines += [f"  {r.strip()}" for r in rest]
+    lines += [f"- {n}" for n in result.notes]
+    if result.environments:
+        lines.append(f"- environments to deploy, in order: {', '.join(result.environments)}")
+    return "\n".join(lines) + "\n"
+
+
+def load_plan(text: str, what: str) -> dict[str, Any]:
+    """Parse a plan JSON document; ValueError naming the file otherwise."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{what} is not JSON ({exc}); pass the file `shipspec plan --format json` wrote") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("stacks"), list):
+        raise ValueError(f"{what} is not a shipspec plan (no 'stacks' list); pass the file "
+                         "`shipspec plan --format json` wrote")
+    return doc
