@@ -19,6 +19,24 @@ def format_value(value: Any) -> str:
     return text if len(text) <= MAX_VALUE else text[:MAX_VALUE - 3] + "..."
 
 
+def format_pair(before: Any, after: Any) -> tuple[str, str]:
+    """Both values; long strings that share a beginning are shown from just before where they
+    differ, so the difference stays visible however long the values are."""
+    if not (isinstance(before, str) and isinstance(after, str)):
+        return format_value(before), format_value(after)
+    ja, jb = json.dumps(before, ensure_ascii=False), json.dumps(after, ensure_ascii=False)
+    same = next((i for i, (x, y) in enumerate(zip(ja, jb)) if x != y), min(len(ja), len(jb)))
+    start = max(0, same - 20)
+    if max(len(ja), len(jb)) <= MAX_VALUE or start == 0:
+        return format_value(before), format_value(after)
+
+    def window(text: str) -> str:
+        part = "..." + text[start:]
+        return part if len(part) <= MAX_VALUE else part[:MAX_VALUE - 3] + "..."
+
+    return window(ja), window(jb)
+
+
 def _replacement(change: ResourceChange) -> str:
     if change.action != "Modify":
         return ""
@@ -44,7 +62,8 @@ def property_line(p: PropertyChange) -> str:
     recreation = f"  [requires recreation: {p.requires_recreation}]" if p.requires_recreation not in ("", "Never") else ""
     if p.cause:
         return f"{p.path}: {format_value(p.after)}  (value changes: {p.cause}){recreation}"
-    return f"{p.path}: {format_value(p.before)} -> {format_value(p.after)}{recreation}"
+    before, after = format_pair(p.before, p.after)
+    return f"{p.path}: {before} -> {after}{recreation}"
 
 
 def change_lines(change: ResourceChange) -> list[str]:

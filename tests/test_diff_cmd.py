@@ -187,3 +187,21 @@ def test_runs_with_no_network_and_no_aws_configuration(repo):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "(AWS::ECR::Repository)" in proc.stdout and "replacement: True" in proc.stdout
+
+
+def test_long_values_show_where_they_differ(repo):
+    edit(repo, "news-web.yaml", "keep_images: 30", "keep_images: 45")
+    out = run_cli("diff", "news-web", "--env", "prod", root=repo).out
+    line = next(line for line in out.splitlines() if "LifecyclePolicyText" in line)
+    before, after = line.split(" -> ")
+    assert "30" in before and "45" in after and "45" not in before
+
+
+def test_format_pair_windows_long_strings():
+    from compiler.report_diff import MAX_VALUE, format_pair
+
+    a, b = "x" * 400 + "tail-a", "x" * 400 + "tail-b"
+    shown = format_pair(a, b)
+    assert all(len(s) <= MAX_VALUE for s in shown)
+    assert "tail-a" in shown[0] and "tail-b" in shown[1]
+    assert format_pair("short", None) == ('"short"', "(none)")
