@@ -1,0 +1,121 @@
+"""Lint what `shipspec build` would write: cfn-lint and our rules on every template, the
+structural check on every buildspec. Returns Diagnostics positioned in the generated files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import yaml
+
+from ..diagnostics import Diagnostic, Location
+from ..ir import BuildOutput
+from .positions import PositionIndex
+from .rules import Rule, TemplateDoc, all_rules, run_rules
+from .suppress import Issue, apply, suppressions
+
+BUILDSPEC_NAMES = ("buildspec.yml", "updatespec.yml")
+CFN_PREFIXES = ("E", "W", "I")
+
+
+@dataclass(frozen=True)
+class Template:
+    path: str
+    text: str
+    region: str
+
+
+@dataclass(frozen=True)
+class LintReport:
+    diagnostics: tuple[Diagnostic, ...]
+    templates: int
+    buildspecs: int
+    suppressions: int  # justified suppressions honoured across all templates
+    rule_loads: tuple[tuple[int, int], ...] = ()  # (worker pid, cfn-lint rule loads) seen
+
+
+def templates_of(output: BuildOutput) -> list[Template]:
+    """Every stack template with its stack's region (one entry per file), sorted by path."""
+    files = output.by_path()
+    seen: dict[str, Template] = {}
+    for st in output.stacks:
+        if st.template_path in files and st.template_path not in seen:
+            seen[st.template_path] = Template(st.template_path, files[st.template_path].content.decode("utf-8"),
+                                              st.region)
+    return [seen[p] for p in sorted(seen)]
+
+
+def buildspecs_of(output: BuildOutput) -> list[tuple[str, str]]:
+    return [(a.path, a.content.decode("utf-8")) for a in output.artifacts
+            if a.path.rsplit("/", 1)[-1] in BUILDSPEC_NAMES]
+
+
+def check_template(t: Template, files: Mapping[str, bytes], cfn_issues: Sequence | None,
+                   rules: Sequence[Rule] | None = None) -> tuple[list[Diagnostic], int]:
+    """Diagnostics for one template (our rules, cfn-lint's issues if given, inline buildspecs), and how
+    many suppressions were honoured."""
+    try:
+        data = yaml.safe_load(t.text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        loc = Location(t.path, mark.line + 1, mark.column + 1) if mark else Location(t.path)
+        return [Diagnostic(loc, f"not valid YAML: {getattr(exc, 'problem', exc)}", code="SS000")], 0
+    if not isinstance(data, dict):
+        return [Diagnostic(Location(t.path), "not a CloudFormation template (not a mapping)", code="SS000")], 0
+    doc = TemplateDoc(t.path, data, files, t.region)
+    issues = [Issue(code, f.path, f.message) for code, f in run_rules(doc, rules if rules is not None else all_rules())]
+    issues += [Issue(i.code, tuple(i.path), i.message, i.line, i.col) for i in (cfn_issues or ())]
+    sups = suppressions(doc)
+    kept = apply(issues, sups, ("SS",) + (CFN_PREFIXES if cfn_issues is not None else ()))
+    index = PositionIndex(t.text)
+    out = []
+    for i in kept:
+        line, col = (i.line, i.col) if i.line else index.locate(i.path)
+        out.append(Diagnostic(Location(t.path, line, col), i.message, "", "error", i.code))
+    out += inline_buildspecs(doc, index)
+    honoured = len([s for s in sups if s.reason]) - len([i for i in kept if i.code == "SS002"])
+    return out, max(honoured, 0)
+
+
+def inline_buildspecs(doc: TemplateDoc, index: PositionIndex) -> list[Diagnostic]:
+    """The buildspec check on every CodeBuild project's inline Source.BuildSpec, positioned in the template."""
+    from ..buildspec_check import check_buildspec
+
+    out = []
+    for rid, _res, props in doc.of_type("AWS::CodeBuild::Project"):
+        source = props.get("Source")
+        spec = source.get("BuildSpec") if isinstance(source, dict) else None
+        if not isinstance(spec, str) or "\n" not in spec.strip():
+            continue  # a path in the source repository: its generated copy is checked as a file
+        path = ("Resources", rid, "Properties", "Source", "BuildSpec")
+        key_line, key_col = index.locate(path)
+        first = index.block_scalar_start(path)
+        for d in check_buildspec(spec, doc.path):
+            # Literal block content starts on the next line, indented two columns below the key.
+            loc = Location(doc.path, first + d.location.line - 1, key_col + 2 + d.location.col - 1) \
+                if first is not None else Location(doc.path, key_line, key_col)
+            out.append(Diagnostic(loc, f"{rid} inline buildspec: {d.message}", d.path, d.severity, d.code))
+    return out
+
+
+def lint_output(output: BuildOutput, jobs: int | None = None, timeout: float | None = None) -> LintReport:
+    """Every finding in the generated templates and buildspecs of `output`."""
+    from ..buildspec_check import check_buildspec
+    from .cfnlint_runner import DEFAULT_TIMEOUT, CfnTask, Pool, lint_templates
+
+    templates = templates_of(output)
+    pool = Pool(timeout=timeout or DEFAULT_TIMEOUT) if jobs is None else Pool(jobs=jobs, timeout=timeout or DEFAULT_TIMEOUT)
+    results = lint_templates([CfnTask(t.path, t.text, t.region) for t in templates], pool)
+    files = {a.path: a.content for a in output.artifacts}
+    rules = all_rules()
+    diags: list[Diagnostic] = []
+    honoured = 0
+    for t, res in zip(templates, results):
+        found, n = check_template(t, files, res.issues, rules)
+        diags += found
+        honoured += n
+    specs = buildspecs_of(output)
+    for path, text in specs:
+        diags += check_buildspec(text, path)
+    loads = tuple(sorted({(r.pid, r.rule_loads) for r in results}))
+    return LintReport(tuple(sorted(set(diags))), len(templates), len(specs), honoured, loads)
