@@ -25,7 +25,7 @@ ATTRIBUTES = ("DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Condition",
 PSEUDO = re.compile(r"^AWS::[A-Za-z]+$")
 _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
 _ABSENT: Any = type("_Absent", (), {"__repr__": lambda self: "<absent>"})()
-Path = tuple  # of str keys and int list indexes
+PropPath = tuple  # of str keys and int list indexes
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -109,11 +109,11 @@ def _seg_match(a: Any, b: Any) -> bool:
     return a == "*" or b == "*" or a == b
 
 
-def _prefix(short: Path, long: Path) -> bool:
+def _prefix(short: PropPath, long: PropPath) -> bool:
     return len(short) <= len(long) and all(_seg_match(a, b) for a, b in zip(short, long))
 
 
-def _values_at(value: Any, segments: Path) -> list:
+def _values_at(value: Any, segments: PropPath) -> list:
     if not segments:
         return [value]
     head, rest = segments[0], segments[1:]
@@ -169,7 +169,7 @@ def _evaluate_name(name: Any, params: Mapping, variables: Mapping) -> tuple[bool
     return False, None
 
 
-def _references(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
+def _references(value: Any, path: PropPath = ()) -> Iterator[tuple[PropPath, str]]:
     """(path of the intrinsic, logical id) for every Ref/GetAtt/Sub reference in `value`."""
     if isinstance(value, list):
         for i, v in enumerate(value):
@@ -200,7 +200,7 @@ def _references(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
 
 # --- the diff -----------------------------------------------------------------------------------
 
-def _walk(a: Any, b: Any, path: Path, changed_params: frozenset) -> Iterator[tuple[Path, Any, Any, bool]]:
+def _walk(a: Any, b: Any, path: PropPath, changed_params: frozenset) -> Iterator[tuple[PropPath, Any, Any, bool]]:
     """(path, before, after, via_parameter) of every leaf difference; lists by index."""
     if _canon(a) == _canon(b):
         if changed_params and any(t in changed_params for _, t in _references(a)):
@@ -224,7 +224,7 @@ def _walk(a: Any, b: Any, path: Path, changed_params: frozenset) -> Iterator[tup
         yield path, a, b, False
 
 
-def _under_create_only(path: Path, a: Any, b: Any, create_only: tuple[Path, ...]) -> bool:
+def _under_create_only(path: PropPath, a: Any, b: Any, create_only: tuple[PropPath, ...]) -> bool:
     for c in create_only:
         if _prefix(c, path):
             return True
@@ -239,8 +239,8 @@ class _Side:
     def __init__(self, template: Mapping | None):
         template = template if isinstance(template, Mapping) else {}
         res, params = template.get("Resources"), template.get("Parameters")
-        self.resources: dict = {k: v if isinstance(v, dict) else {} for k, v in (res or {}).items()} \
-            if isinstance(res, dict) else {}
+        res = res if isinstance(res, dict) else {}
+        self.resources: dict = {k: v if isinstance(v, dict) else {} for k, v in res.items()}
         self.params: dict = params if isinstance(params, dict) else {}
 
     def no_echo(self) -> set[str]:

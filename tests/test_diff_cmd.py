@@ -205,3 +205,14 @@ def test_format_pair_windows_long_strings():
     assert all(len(s) <= MAX_VALUE for s in shown)
     assert "tail-a" in shown[0] and "tail-b" in shown[1]
     assert format_pair("short", None) == ('"short"', "(none)")
+
+
+def test_an_unreadable_template_at_the_base_is_a_clear_error(repo):
+    path = repo / "generated" / "news-web" / "prod" / "codepipeline.yml"
+    path.write_text("Resources: [unclosed\n")
+    git(repo, "add", "generated/news-web/prod/codepipeline.yml")
+    git(repo, "commit", "-q", "-m", "break a template")
+    result = run_cli("diff", root=repo)
+    assert result.status == 1
+    assert "generated/news-web/prod/codepipeline.yml at HEAD: not valid YAML" in result.err
+    assert "Traceback" not in result.err
