@@ -171,11 +171,14 @@ def bootstrap_target(path: str) -> str | None:
 
 
 def shard(pairs: Iterable[Pair], index: int, total: int) -> tuple[Pair, ...]:
-    """Shard `index` of `total` (1-based): round-robin over the sorted pairs, so the shards are
-    disjoint, complete, balanced within one, and the same in every job of a run."""
+    """Shard `index` of `total` (1-based): round-robin over the sorted service names, so a
+    service's environments stay together (a shard can be planned by name), and the shards are
+    disjoint, complete, balanced by service, and the same in every job of a run."""
     if total < 1 or not 1 <= index <= total:
         raise ValueError(f"shard {index}/{total}: need 1 <= I <= N")
-    return tuple(p for i, p in enumerate(sorted(set(pairs))) if i % total == index - 1)
+    pairs = sorted(set(pairs))
+    mine = set(sorted({s for s, _ in pairs})[index - 1::total])
+    return tuple(p for p in pairs if p[0] in mine)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -3,10 +3,13 @@
 Pure functions over plan JSON documents (what `shipspec plan --format json` writes). Two
 questions, both must pass:
 
-1. Review. The plan about to be applied must be the plan that was reviewed: its fingerprint
-   equals the reviewed plan's (the pull request's plan artifact), or a fingerprint a person
-   typed into a manual run. With `env`, only that environment's stacks are compared (a digest
-   of their changes), so each environment's deploy job re-checks its own part just before it
+1. Review. The plan about to be applied must be the plan that was reviewed: its change
+   fingerprint equals the reviewed plan's (the pull request's plan artifacts, one per shard,
+   taken together), or a fingerprint a person typed into a manual run. The change fingerprint
+   is a hash of what each stack would change (stack, status, and per resource the action,
+   replacement, risk, policy and property values), so it does not depend on how the plan was
+   sharded, when it ran or which change sets it made. With `env`, only that environment's
+   stacks count, so each environment's deploy job re-checks its own part just before it
    applies. Without any reviewed plan (a direct push) the gate stops unless the policy says
    `apply`.
 2. Danger. A change whose risk is `danger` (data loss: see `compiler.changes`) needs the
@@ -18,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 DANGER = "danger"
 DEFAULT_DANGER_LABEL = "allow-danger"
@@ -41,11 +44,18 @@ def stack_name(stack: dict) -> str:
     return str(stack.get("stack") or stack.get("name") or stack.get("stack_name") or "?")
 
 
+def stack_label(stack: dict) -> str:
+    """The stack's name, with its account/region (one name, e.g. the bootstrap stack's, exists in
+    several)."""
+    where = "/".join(str(stack[k]) for k in ("account", "region") if stack.get(k))
+    return f"{stack_name(stack)} ({where})" if where else stack_name(stack)
+
+
 def stacks_of(plan: dict, env: str | None = None) -> list[dict]:
     stacks = [s for s in plan.get("stacks") or [] if isinstance(s, dict)]
     if env:
         stacks = [s for s in stacks if s.get("environment") == env]
-    return sorted(stacks, key=stack_name)
+    return sorted(stacks, key=stack_label)
 
 
 def has_changes(stack: dict) -> bool:
@@ -69,11 +79,10 @@ def digest(plan: dict, env: str | None = None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def fingerprint(plan: dict, env: str | None = None) -> str:
-    """The plan's own fingerprint for the whole plan; the environment digest for one."""
-    if env is None and plan.get("fingerprint"):
-        return str(plan["fingerprint"])
-    return digest(plan, env)
+def combine(plans: Sequence[dict]) -> dict:
+    """Several plans (shards of one run) as one; a stack in more than one counts once."""
+    stacks = {stack_label(s): s for p in plans for s in stacks_of(p)}
+    return {"stacks": list(stacks.values())}
 
 
 def danger_changes(plan: dict, env: str | None = None) -> list[str]:
@@ -81,11 +90,11 @@ def danger_changes(plan: dict, env: str | None = None) -> list[str]:
     for s in stacks_of(plan, env):
         rows = [c for c in s.get("changes") or [] if isinstance(c, dict) and c.get("risk") == DANGER]
         for c in rows:
-            out.append(f"{stack_name(s)}: {c.get('logical_id', '?')} ({c.get('resource_type', '?')}) "
+            out.append(f"{stack_label(s)}: {c.get('logical_id', '?')} ({c.get('resource_type', '?')}) "
                        f"{c.get('action', '?')}"
                        + (" with replacement" if c.get("replacement") == "True" else ""))
         if not rows and s.get("risk") == DANGER:
-            out.append(f"{stack_name(s)}: a danger change")
+            out.append(f"{stack_label(s)}: a danger change")
     return out
 
 
@@ -100,8 +109,8 @@ def environments(plan: dict, order: Iterable[str] = ()) -> tuple[str, ...]:
 
 def stack_differences(plan: dict, approved: dict, env: str | None = None) -> list[str]:
     """What differs between two plans, stack by stack, for a person to read."""
-    mine = {stack_name(s): _canonical_stack(s) for s in stacks_of(plan, env) if has_changes(s)}
-    theirs = {stack_name(s): _canonical_stack(s) for s in stacks_of(approved, env) if has_changes(s)}
+    mine = {stack_label(s): _canonical_stack(s) for s in stacks_of(plan, env) if has_changes(s)}
+    theirs = {stack_label(s): _canonical_stack(s) for s in stacks_of(approved, env) if has_changes(s)}
     out = []
     for name in sorted(set(mine) | set(theirs)):
         if name not in theirs:
@@ -113,17 +122,18 @@ def stack_differences(plan: dict, approved: dict, env: str | None = None) -> lis
     return out
 
 
-def evaluate(plan: dict, *, approved: dict | None = None, expected: str = "", labels: Iterable[str] = (),
+def evaluate(plan: dict, *, approved: Sequence[dict] | None = None, expected: str = "", labels: Iterable[str] = (),
              danger_label: str = DEFAULT_DANGER_LABEL, env: str | None = None, unreviewed: str = "stop",
              env_order: Iterable[str] = (), source: str = "the reviewed plan") -> GateResult:
-    fp = fingerprint(plan, env)
+    fp = digest(plan, env)
     scope = f" for environment '{env}'" if env else ""
     problems: list[str] = []
     notes: list[str] = []
-    if approved is not None:
-        theirs = fingerprint(approved, env)
+    if approved:
+        reviewed = combine(approved)
+        theirs = digest(reviewed, env)
         if theirs != fp:
-            diffs = stack_differences(plan, approved, env)
+            diffs = stack_differences(plan, reviewed, env)
             problems.append(
                 f"the plan{scope} ({fp[:12]}) differs from {source} ({theirs[:12]}): something changed between "
                 "review and deploy (another merge, a manual change in AWS, or drift)."

@@ -195,7 +195,9 @@ def test_shards_are_disjoint_complete_and_stable(repo):
         parts = [shard(result.pairs, i, total) for i in range(1, total + 1)]
         flat = [p for part in parts for p in part]
         assert sorted(flat) == sorted(result.pairs) and len(flat) == len(set(flat))
-        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+        services = [{s for s, _ in part} for part in parts]
+        assert max(map(len, services)) - min(map(len, services)) <= 1
+        assert sum(map(len, services)) == 3  # a service's environments stay in one shard
         assert parts == [shard(list(reversed(result.pairs)), i, total) for i in range(1, total + 1)]
     docs = [json.loads(run_cli("affected", "--since", "HEAD", "--format", "json", "--shard", f"{i}/2",
                                root=repo).out) for i in (1, 2)]

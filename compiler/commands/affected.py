@@ -16,7 +16,7 @@ def configure(p) -> None:
                    help="compare with the merge base of REF and HEAD (e.g. origin/main or the PR base SHA)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     p.add_argument("--shard", metavar="I/N", default="",
-                   help="only the I-th of N stable, disjoint slices of the affected pairs (1-based)")
+                   help="only the I-th of N disjoint slices (1-based); a service's environments stay together")
 
 
 def run(args, console) -> int:

@@ -1,6 +1,6 @@
 """Decide whether a plan may be applied (for the deploy workflow): it must be the plan that was
-reviewed (same fingerprint as the pull request's plan, or the fingerprint given to a manual
-run), and danger changes need the danger label. Exit 0 to go on, 1 to stop, with the reasons."""
+reviewed (the same change fingerprint as the pull request's plan, or the fingerprint given to
+a manual run), and danger changes need the danger label. Exit 0 to go on, 1 to stop, with the reasons."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ HELP = "check a plan against the reviewed plan and the danger label before apply
 
 def configure(p) -> None:
     p.add_argument("--plan", required=True, type=Path, metavar="FILE", help="plan JSON about to be applied")
-    p.add_argument("--approved", type=Path, metavar="FILE",
-                   help="the reviewed plan JSON (the pull request's plan artifact)")
+    p.add_argument("--approved", type=Path, metavar="FILE", action="append", default=[],
+                   help="the reviewed plan JSON (the pull request's plan artifact); repeat for shards")
     p.add_argument("--fingerprint", default="", metavar="FP",
                    help="the fingerprint a person approved (a manual run without a pull request)")
     p.add_argument("--labels", default="", metavar="A,B",
@@ -52,12 +52,12 @@ def run(args, console) -> int:
     from ..gate import DEFAULT_DANGER_LABEL, evaluate, summary_markdown
 
     plan = _read(args.plan, "--plan")
-    approved = _read(args.approved, "--approved") if args.approved else None
+    approved = [_read(path, "--approved") for path in args.approved]
     result = evaluate(
         plan, approved=approved, expected=args.fingerprint, labels=args.labels.split(","),
         danger_label=args.danger_label.strip() or DEFAULT_DANGER_LABEL, env=args.env or None,
         unreviewed=args.unreviewed, env_order=[e.strip() for e in args.env_order.split(",")],
-        source=f"the reviewed plan ({args.approved})" if args.approved else "the reviewed plan")
+        source="the reviewed plan")
     if args.github_output:
         with open(args.github_output, "a", encoding="utf-8") as fh:
             fh.write(f"ok={'true' if result.ok else 'false'}\n")
