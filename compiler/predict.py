@@ -95,7 +95,7 @@ def create_only_properties(resource_type: str, region: str = "us-east-1") -> tup
 # --- value helpers -------------------------------------------------------------------------------
 
 def _canon(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=repr)
+    return json.dumps(value, sort_keys=True, default=lambda o: "\u0000" + repr(o))
 
 
 def _is_intrinsic(value: Any) -> bool:
