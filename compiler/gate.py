@@ -12,8 +12,11 @@ questions, both must pass:
    stacks count, so each environment's deploy job re-checks its own part just before it
    applies. Without any reviewed plan (a direct push) the gate stops unless the policy says
    `apply`.
-2. Danger. A change whose risk is `danger` (data loss: see `compiler.changes`) needs the
-   danger label on the pull request (or the manual run's `allow_danger` input).
+2. Danger. A change whose risk is `danger` (data loss: see `compiler.changes`), or that
+   replaces or removes a stateful resource (which the stack policy blocks unless
+   `apply --allow-replace` names it: see `compiler.aws.protect`), needs the danger label on the
+   pull request (or the manual run's `allow_danger` input). With the label, the gate gives the
+   logical ids to pass to `apply --allow-replace`.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from typing import Any, Iterable, Sequence
 
 DANGER = "danger"
 DEFAULT_DANGER_LABEL = "allow-danger"
-NO_CHANGE_STATUSES = frozenset({"unchanged", "no-changes", "no_changes", "none", "noop", "clean"})
+NO_CHANGE_STATUSES = frozenset({"no-change", "unchanged", "no-changes", "no_changes", "none", "noop"})
 # Fields of a change that say what changes; the rest (who reported it) may differ between runs.
-CHANGE_FIELDS = ("logical_id", "resource_type", "action", "replacement", "risk", "policy_action", "properties")
+CHANGE_FIELDS = ("logical_id", "resource_type", "action", "replacement", "risk", "policy_action", "properties",
+                 "details")
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,11 @@ class GateResult:
     danger: tuple[str, ...]  # "stack: LogicalId (Type) Action"
     problems: tuple[str, ...]  # why the gate stops (empty when ok)
     notes: tuple[str, ...]  # what a person should know anyway
+    allow_replace: tuple[str, ...] = ()  # logical ids for `apply --allow-replace` (label given)
 
 
 def stack_name(stack: dict) -> str:
-    return str(stack.get("stack") or stack.get("name") or stack.get("stack_name") or "?")
+    return str(stack.get("stack_name") or stack.get("stack") or stack.get("name") or "?")
 
 
 def stack_label(stack: dict) -> str:
@@ -68,8 +73,9 @@ def _canonical_stack(stack: dict) -> dict:
     changes = [{k: c.get(k) for k in CHANGE_FIELDS} for c in stack.get("changes") or [] if isinstance(c, dict)]
     changes.sort(key=lambda c: json.dumps(c, sort_keys=True, default=str))
     return {"stack": stack_name(stack), "service": stack.get("service"), "environment": stack.get("environment"),
-            "account": stack.get("account"), "region": stack.get("region"),
-            "status": stack.get("status"), "changes": changes}
+            "account": stack.get("account"), "region": stack.get("region"), "status": stack.get("status"),
+            "template_sha256": stack.get("template_sha256"), "parameters": stack.get("parameters"),
+            "changes": changes}
 
 
 def digest(plan: dict, env: str | None = None) -> str:
@@ -85,17 +91,38 @@ def combine(plans: Sequence[dict]) -> dict:
     return {"stacks": list(stacks.values())}
 
 
+def _protected(change: dict) -> bool:
+    """Whether the stack policy blocks this change unless `--allow-replace` names it."""
+    from .aws.protect import blocked_changes
+    from .changes import ResourceChange
+
+    rc = ResourceChange(str(change.get("logical_id")), str(change.get("resource_type")), str(change.get("action")),
+                        change.get("replacement"))
+    return bool(blocked_changes([rc]))
+
+
+def needs_label(change: dict) -> bool:
+    return change.get("risk") == DANGER or _protected(change)
+
+
 def danger_changes(plan: dict, env: str | None = None) -> list[str]:
     out = []
     for s in stacks_of(plan, env):
-        rows = [c for c in s.get("changes") or [] if isinstance(c, dict) and c.get("risk") == DANGER]
+        rows = [c for c in s.get("changes") or [] if isinstance(c, dict) and needs_label(c)]
         for c in rows:
             out.append(f"{stack_label(s)}: {c.get('logical_id', '?')} ({c.get('resource_type', '?')}) "
                        f"{c.get('action', '?')}"
-                       + (" with replacement" if c.get("replacement") == "True" else ""))
+                       + (" with replacement" if c.get("replacement") == "True" else "")
+                       + (" (conditional replacement)" if c.get("replacement") == "Conditional" else "")
+                       + f", risk {c.get('risk', '?')}")
         if not rows and s.get("risk") == DANGER:
             out.append(f"{stack_label(s)}: a danger change")
     return out
+
+
+def allow_replace_ids(plan: dict, env: str | None = None) -> tuple[str, ...]:
+    return tuple(sorted({str(c.get("logical_id")) for s in stacks_of(plan, env) for c in s.get("changes") or []
+                         if isinstance(c, dict) and _protected(c)}))
 
 
 def environments(plan: dict, order: Iterable[str] = ()) -> tuple[str, ...]:
@@ -124,12 +151,22 @@ def stack_differences(plan: dict, approved: dict, env: str | None = None) -> lis
 
 def evaluate(plan: dict, *, approved: Sequence[dict] | None = None, expected: str = "", labels: Iterable[str] = (),
              danger_label: str = DEFAULT_DANGER_LABEL, env: str | None = None, unreviewed: str = "stop",
-             env_order: Iterable[str] = (), source: str = "the reviewed plan") -> GateResult:
+             env_order: Iterable[str] = (), source: str = "the reviewed plan",
+             review: bool = True) -> GateResult:
+    """`review=False` skips the review question (a pull request's own check: only danger)."""
     fp = digest(plan, env)
     scope = f" for environment '{env}'" if env else ""
     problems: list[str] = []
     notes: list[str] = []
-    if approved:
+    if not review:
+        pass
+    elif expected:
+        if expected.strip() != fp:
+            problems.append(f"the plan{scope} has fingerprint {fp}, not the {expected.strip()} given: the plan "
+                            "changed since it was reviewed; review this run's plan and run again with its fingerprint")
+        else:
+            notes.append(f"the plan{scope} matches the fingerprint given ({fp[:12]})")
+    elif approved:
         reviewed = combine(approved)
         theirs = digest(reviewed, env)
         if theirs != fp:
@@ -141,12 +178,6 @@ def evaluate(plan: dict, *, approved: Sequence[dict] | None = None, expected: st
                 + f"\n  Review this run's plan, then run the Deploy workflow by hand with fingerprint={fp}.")
         else:
             notes.append(f"the plan{scope} matches {source} (fingerprint {fp[:12]})")
-    elif expected:
-        if expected.strip() != fp:
-            problems.append(f"the plan{scope} has fingerprint {fp}, not the {expected.strip()} given: the plan "
-                            "changed since it was reviewed; review this run's plan and run again with its fingerprint")
-        else:
-            notes.append(f"the plan{scope} matches the fingerprint given ({fp[:12]})")
     elif any(has_changes(s) for s in stacks_of(plan, env)):
         if unreviewed == "apply":
             notes.append("no reviewed plan for this commit; applying anyway (SHIPSPEC_UNREVIEWED_PUSH=apply)")
@@ -157,23 +188,25 @@ def evaluate(plan: dict, *, approved: Sequence[dict] | None = None, expected: st
                 f"workflow by hand with fingerprint={fp}.")
     danger = danger_changes(plan, env)
     labels = {label.strip() for label in labels if label.strip()}
+    allowed = danger_label in labels
     if danger:
-        if danger_label in labels:
-            notes.append(f"{len(danger)} danger change(s) allowed by the '{danger_label}' label")
+        if allowed:
+            notes.append(f"{len(danger)} dangerous change(s) allowed by the '{danger_label}' label")
         else:
             problems.append(
-                f"{len(danger)} danger change(s){scope} would lose data:"
+                f"{len(danger)} change(s){scope} would lose data or replace/remove a stateful resource:"
                 + "".join(f"\n  - {d}" for d in danger)
                 + f"\n  Add the '{danger_label}' label to the pull request (a manual run: set allow_danger) "
                   "once you have checked them.")
     return GateResult(not problems, fp, environments(plan, env_order) if env is None else
                       ((env,) if any(has_changes(s) for s in stacks_of(plan, env)) else ()),
-                      tuple(danger), tuple(problems), tuple(notes))
+                      tuple(danger), tuple(problems), tuple(notes),
+                      allow_replace_ids(plan, env) if allowed else ())
 
 
 def summary_markdown(result: GateResult) -> str:
     head = "### Deploy gate: passed" if result.ok else "### Deploy gate: stopped"
-    lines = [head, "", f"Plan fingerprint: `{result.fingerprint}`", ""]
+    lines = [head, "", f"Change fingerprint (a manual deploy run's `fingerprint` input): `{result.fingerprint}`", ""]
     for p in result.problems:
         first, *rest = p.split("\n")
         lines.append(f"- :no_entry: {first}")

@@ -13,7 +13,8 @@ HELP = "check a plan against the reviewed plan and the danger label before apply
 
 
 def configure(p) -> None:
-    p.add_argument("--plan", required=True, type=Path, metavar="FILE", help="plan JSON about to be applied")
+    p.add_argument("--plan", required=True, type=Path, metavar="FILE", action="append",
+                   help="plan JSON about to be applied; repeat for the shards of one run")
     p.add_argument("--approved", type=Path, metavar="FILE", action="append", default=[],
                    help="the reviewed plan JSON (the pull request's plan artifact); repeat for shards")
     p.add_argument("--fingerprint", default="", metavar="FP",
@@ -22,13 +23,16 @@ def configure(p) -> None:
                    help="comma-separated labels of the pull request")
     p.add_argument("--danger-label", default="", metavar="LABEL",
                    help="label that allows danger changes (default: allow-danger)")
+    p.add_argument("--danger-only", action="store_true",
+                   help="only the danger check (a pull request's own run: will the deploy need the label?)")
     p.add_argument("--env", metavar="ENV", help="only compare and check this environment's stacks")
     p.add_argument("--unreviewed", choices=("stop", "apply"), default="stop",
                    help="what to do when no reviewed plan or fingerprint is given (default: stop)")
     p.add_argument("--env-order", default="", metavar="A,B",
                    help="deploy order of environments, e.g. stg,prod (others follow alphabetically)")
     p.add_argument("--github-output", type=Path, metavar="FILE",
-                   help="append fingerprint=, environments= (JSON list) and ok= to this file ($GITHUB_OUTPUT)")
+                   help="append ok=, fingerprint=, environments= (JSON list) and allow-replace= (logical ids "
+                        "for `apply --allow-replace`, when the danger label is given) to this file ($GITHUB_OUTPUT)")
     p.add_argument("--summary", type=Path, metavar="FILE",
                    help="append a markdown report to this file ($GITHUB_STEP_SUMMARY)")
 
@@ -51,18 +55,22 @@ def run(args, console) -> int:
 
     from ..gate import DEFAULT_DANGER_LABEL, evaluate, summary_markdown
 
-    plan = _read(args.plan, "--plan")
+    from ..gate import combine
+
+    plans = [_read(path, "--plan") for path in args.plan]
+    plan = plans[0] if len(plans) == 1 else combine(plans)
     approved = [_read(path, "--approved") for path in args.approved]
     result = evaluate(
         plan, approved=approved, expected=args.fingerprint, labels=args.labels.split(","),
         danger_label=args.danger_label.strip() or DEFAULT_DANGER_LABEL, env=args.env or None,
         unreviewed=args.unreviewed, env_order=[e.strip() for e in args.env_order.split(",")],
-        source="the reviewed plan")
+        source="the reviewed plan", review=not args.danger_only)
     if args.github_output:
         with open(args.github_output, "a", encoding="utf-8") as fh:
             fh.write(f"ok={'true' if result.ok else 'false'}\n")
             fh.write(f"fingerprint={result.fingerprint}\n")
             fh.write(f"environments={json.dumps(list(result.environments))}\n")
+            fh.write(f"allow-replace={' '.join(result.allow_replace)}\n")
     if args.summary:
         with open(args.summary, "a", encoding="utf-8") as fh:
             fh.write(summary_markdown(result))
