@@ -510,3 +510,31 @@ def test_lint_fixture_catches_problems(lint_clean):
     del t["Resources"][codebuild.BUILD_LOGS]["DeletionPolicy"]
     with pytest.raises(AssertionError, match="I3011"):
         lint_clean(t, "eu-west-1")
+
+
+def test_shipspec_lint_rules_pass_on_every_variant(examples):
+    """The project's own template rules (least privilege, triggers, ...) on configs the examples don't cover."""
+    from compiler.lint.engine import Template, check_template
+
+    def check(path: str, t: dict, region: str, files: dict[str, bytes]) -> None:
+        diags, _ = check_template(Template(path, cfn.dump_yaml(t), region), files, None)
+        assert [d.render() for d in diags] == []
+
+    for c in all_configs(examples):
+        d, region = naming.service_dir(c), c.environment.region
+        beside = {f"{d}/buildspec.yml": service_files.build_buildspec(c).encode(),
+                  f"{d}/updatespec.yml": service_files.update_buildspec(c).encode()}
+        check(f"{d}/codepipeline.yml", pipeline.render_pipeline(c), region, beside)
+        check(f"{d}/codepipeline-status-notification.yml", notification.render_notification(c, LAMBDA_KEY), region,
+              beside)
+    check(f"{naming.bootstrap_dir('1' * 12, 'us-east-1')}/bootstrap.yml",
+          bootstrap.render_bootstrap("1" * 12, "us-east-1"), "us-east-1", {})
+
+
+def test_spec_description_reaches_the_stack_descriptions():
+    described = variant(description="Order intake API")
+    assert "Order intake API" not in pipeline.render_pipeline(variant())["Description"]
+    for t in (pipeline.render_pipeline(described), notification.render_notification(described, LAMBDA_KEY)):
+        assert t["Description"].endswith("Order intake API")
+    long = pipeline.render_pipeline(variant(description="x" * 1024))["Description"]
+    assert len(long) <= 1024 and long.endswith("...")

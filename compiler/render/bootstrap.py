@@ -18,6 +18,15 @@ ARTIFACT_EXPIRY_DAYS = 90
 NONCURRENT_EXPIRY_DAYS = 30
 INCOMPLETE_UPLOAD_DAYS = 7
 TAGS = {"shipspec:bootstrap": "true"}
+KEY_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:DeleteAlias", "kms:DescribeKey",
+    "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyLastUsage",
+    "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations",
+    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RetireGrant", "kms:RevokeGrant", "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+]
+KEY_USE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+                   "kms:ReEncryptFrom", "kms:ReEncryptTo"]
 
 
 def _key() -> dict:
@@ -30,14 +39,14 @@ def _key() -> dict:
             "Description": "shipspec pipeline artifacts",
             "EnableKeyRotation": True,
             "KeyPolicy": cfn.policy([{
-                # The account root administers the key, delegating use to IAM policies: each pipeline
-                # role is granted exactly the kms actions it needs on this key's ARN. "kms:*" for the
-                # root is the AWS default key policy; without it the key could become unmanageable.
+                # The account administers the key and delegates its use to IAM policies: each pipeline
+                # role is granted exactly the kms actions it needs on this key's ARN. The actions are
+                # listed rather than "kms:*"; PutKeyPolicy keeps the key manageable if AWS adds more.
                 # In a key policy "Resource": "*" means this key.
-                "Sid": "AccountAdministers",
+                "Sid": "AccountAdministersAndDelegates",
                 "Effect": "Allow",
                 "Principal": {"AWS": cfn.sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
-                "Action": "kms:*",
+                "Action": KEY_ADMIN_ACTIONS + KEY_USE_ACTIONS,
                 "Resource": "*",
             }, {
                 # CloudWatch Logs encrypts the pipelines' and notifiers' log groups with this key,

@@ -107,7 +107,8 @@ def render_projects(c: "ServiceConfig", repository_id: str | None) -> dict[str, 
         build_buildspec(c) if inline else f"{REPO_DIR}/buildspec.yml", True, build_env, c, c.build.timeout_minutes)
     out[UPDATE_LOGS] = log_group(f"/aws/codebuild/{names[UPDATE_PROJECT]}", tags)
     out[UPDATE_ROLE] = iam.role("codebuild.amazonaws.com", "update", _update_statements(c), tags,
-                                f"CodeBuild {names[UPDATE_PROJECT]}: new task definition revision for the service")
+                                f"CodeBuild {names[UPDATE_PROJECT]}: new task definition revision for the service",
+                                iam.pass_role_suppression())
     out[UPDATE_PROJECT] = _project(
         names[UPDATE_PROJECT], f"Registers the {c.name} task definition revision ({c.environment.name})", UPDATE_ROLE,
         UPDATE_LOGS, update_buildspec(c) if inline else f"{REPO_DIR}/updatespec.yml", False, [], c,

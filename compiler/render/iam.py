@@ -23,22 +23,24 @@ def resource_tags(c: "ServiceConfig") -> list[dict]:
     return cfn.tag_list({**c.tags, SERVICE_TAG: c.name, ENVIRONMENT_TAG: c.environment.name})
 
 
-def role(principal: str, policy_name: str, statements: list[dict], tags: list[dict], description: str) -> dict:
+def role(principal: str, policy_name: str, statements: list[dict], tags: list[dict], description: str,
+         metadata: dict | None = None) -> dict:
     """An AWS::IAM::Role trusted by one service principal, with one inline policy.
 
     No RoleName: CloudFormation generates it, so deploying needs only CAPABILITY_IAM and
     two stacks never clash. Inline policies are created with the role, before anything
     that uses the role can run.
     """
-    return {
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "Description": description,
-            "AssumeRolePolicyDocument": cfn.assume_role_policy(principal),
-            "Policies": [{"PolicyName": policy_name, "PolicyDocument": cfn.policy(statements)}],
-            "Tags": tags,
-        },
+    out: dict = {"Type": "AWS::IAM::Role"}
+    if metadata:
+        out["Metadata"] = metadata
+    out["Properties"] = {
+        "Description": description,
+        "AssumeRolePolicyDocument": cfn.assume_role_policy(principal),
+        "Policies": [{"PolicyName": policy_name, "PolicyDocument": cfn.policy(statements)}],
+        "Tags": tags,
     }
+    return out
 
 
 # --- shared ARNs -------------------------------------------------------------------------------
@@ -89,6 +91,14 @@ def artifact_statements(write: bool = True) -> list[dict]:
 
 def logs_statement(log_group_logical_id: str) -> dict:
     return cfn.allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arn(log_group_logical_id), sid="Logs")
+
+
+def pass_role_suppression() -> dict:
+    """The accepted `shipspec lint` finding for pass_task_roles_statement, for the roles carrying it."""
+    return cfn.shipspec_suppressions({
+        "SS103": "The spec does not name the task and execution roles; PassRole is limited to this account's "
+                 "roles passed to ecs-tasks.amazonaws.com.",
+    })
 
 
 def pass_task_roles_statement(sid: str = "PassTaskRoles") -> dict:

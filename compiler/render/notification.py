@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .. import naming
 from . import cfn, iam
 from .codebuild import LOG_RETENTION_DAYS, log_group
+from .pipeline import stack_description
 
 if TYPE_CHECKING:
     from ..models import ServiceConfig
@@ -151,6 +152,6 @@ def render_notification(c: "ServiceConfig", lambda_key: str) -> dict:
         "TopicArn": {"Description": "SNS topic the notifications go to", "Value": _topic_arn(c)},
         "FunctionName": {"Description": "Notification Lambda function", "Value": cfn.ref(FUNCTION)},
     }
-    return cfn.template(
-        f"shipspec notifications for pipeline {naming.pipeline_name(c)}: "
-        f"{', '.join(dict.fromkeys(c.notifications.events))} -> Lambda -> SNS", resources, outputs)
+    summary = (f"shipspec notifications for pipeline {naming.pipeline_name(c)}: "
+               f"{', '.join(dict.fromkeys(c.notifications.events))} -> Lambda -> SNS")
+    return cfn.template(stack_description(c, summary), resources, outputs)

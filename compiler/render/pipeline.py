@@ -33,6 +33,16 @@ STAGES = ("Source", "Build", "UpdateService", "Approval", "Deploy")
 EXECUTION_MODE = "SUPERSEDED"
 
 
+DESCRIPTION_LIMIT = 1024  # CloudFormation's limit on a template Description
+
+
+def stack_description(c: "ServiceConfig", summary: str) -> str:
+    """`summary`, then the spec's description, within CloudFormation's limit."""
+    text = f"{summary}. {c.description.strip()}" if c.description.strip() else summary
+    text = " ".join(text.split())
+    return text if len(text) <= DESCRIPTION_LIMIT else text[:DESCRIPTION_LIMIT - 3] + "..."
+
+
 def _repository(c: "ServiceConfig") -> dict:
     lifecycle = {"rules": [{
         "rulePriority": 1,
@@ -89,7 +99,7 @@ def _pipeline_role(c: "ServiceConfig", source_statements: tuple[dict, ...]) -> d
         *_ecs_deploy_statements(c),
     ]
     return iam.role("codepipeline.amazonaws.com", "pipeline", statements, iam.resource_tags(c),
-                    f"CodePipeline {naming.pipeline_name(c)}")
+                    f"CodePipeline {naming.pipeline_name(c)}", iam.pass_role_suppression())
 
 
 def _codebuild_action(name: str, project_id: str, inputs: list[str], output: str,
@@ -188,7 +198,6 @@ def render_pipeline(c: "ServiceConfig") -> dict:
         outputs["RepositoryUri"] = {"Description": "ECR repository URI",
                                     "Value": cfn.getatt(REPOSITORY, "RepositoryUri")}
     stages = " -> ".join(s for s in STAGES if s != "Approval" or c.deploy.approval)
-    return cfn.template(
-        f"shipspec pipeline for {c.name} ({c.environment.name}): {stages} to ECS service "
-        f"{c.service.cluster}/{c.ecs_service_name}",
-        resources, outputs)
+    return cfn.template(stack_description(c, f"shipspec pipeline for {c.name} ({c.environment.name}): {stages} to "
+                                              f"ECS service {c.service.cluster}/{c.ecs_service_name}"),
+                        resources, outputs)
