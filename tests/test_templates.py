@@ -141,7 +141,8 @@ def imports_of(t: dict) -> set[str]:
 def test_stage_names_and_order(examples):
     for c in all_configs(examples):
         names = [s["Name"] for s in stages_of(pipeline.render_pipeline(c))]
-        expected = ["Source", "Build", "UpdateService"] + (["Approval"] if c.deploy.approval else []) + ["Deploy"]
+        # Approval precedes UpdateService, which already points the service at the new revision.
+        expected = ["Source", "Build"] + (["Approval"] if c.deploy.approval else []) + ["UpdateService", "Deploy"]
         assert names == expected, (c.name, c.environment.name)
     prod = {c.name: c for c in examples if c.environment.name == "prod"}
     assert all(c.deploy.approval for c in prod.values())  # the examples exercise both branches

@@ -1,4 +1,4 @@
-"""The pipeline stack `<name>-<env>-pipeline`: Source -> Build -> UpdateService -> [Approval] -> Deploy.
+"""The pipeline stack `<name>-<env>-pipeline`: Source -> Build -> [Approval] -> UpdateService -> Deploy.
 
 Pure: `render_pipeline(c)` returns the template as insertion-ordered dicts; the caller dumps it
 with `cfn.render_template`.
@@ -25,7 +25,10 @@ REPOSITORY = "Repository"
 BUILD_ARTIFACT = "build"
 UPDATE_ARTIFACT = "update"
 IMAGE_DEFINITIONS = "imagedefinitions.json"
-STAGES = ("Source", "Build", "UpdateService", "Approval", "Deploy")
+# Approval comes before UpdateService: update_taskdefinition.sh already points the ECS service at
+# the new revision (the ECS deploy action only deploys from the service's current revision), so an
+# approval after UpdateService would gate nothing. Nothing touches the service before it is approved.
+STAGES = ("Source", "Build", "Approval", "UpdateService", "Deploy")
 # SUPERSEDED rather than QUEUED: each stage still runs one execution at a time, but a newer
 # commit overtakes an older execution waiting between stages, so the service is never taken
 # through a deploy of an image that is already out of date, and an approver approves the newest
@@ -125,23 +128,23 @@ def _codebuild_action(name: str, project_id: str, inputs: list[str], output: str
 def _stages(c: "ServiceConfig", src: sources.SourceStage) -> list[dict]:
     image_env = cfn.compact_json([{"name": IMAGE_VARIABLE, "value": f"#{{{BUILD_NAMESPACE}.{IMAGE_VARIABLE}}}",
                                    "type": "PLAINTEXT"}])
+    approval = {"Name": "Approval", "Actions": [{
+        "Name": "Approval",
+        "ActionTypeId": {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"},
+        "Configuration": {"CustomData": f"Deploy {c.name} to {c.environment.name} "
+                                        f"(cluster {c.service.cluster}, service {c.ecs_service_name})?"},
+        "RunOrder": 1,
+    }]}
     stages = [
         {"Name": "Source", "Actions": list(src.actions)},
         # Additional sources are secondary inputs of the build (CODEBUILD_SRC_DIR_<name>).
         {"Name": "Build", "Actions": [_codebuild_action("Build", codebuild.BUILD_PROJECT, list(src.artifacts),
                                                         BUILD_ARTIFACT, namespace=BUILD_NAMESPACE)]},
+        *([approval] if c.deploy.approval else []),
         {"Name": "UpdateService", "Actions": [_codebuild_action(
             "UpdateService", codebuild.UPDATE_PROJECT, [sources.PRIMARY_ARTIFACT], UPDATE_ARTIFACT,
             environment_variables=image_env)]},
     ]
-    if c.deploy.approval:
-        stages.append({"Name": "Approval", "Actions": [{
-            "Name": "Approval",
-            "ActionTypeId": {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"},
-            "Configuration": {"CustomData": f"Deploy {c.name} to {c.environment.name} "
-                                            f"(cluster {c.service.cluster}, service {c.ecs_service_name})?"},
-            "RunOrder": 1,
-        }]})
     stages.append({"Name": "Deploy", "Actions": [{
         "Name": "Deploy",
         "ActionTypeId": {"Category": "Deploy", "Owner": "AWS", "Provider": "ECS", "Version": "1"},
