@@ -462,3 +462,12 @@ def test_every_suppression_in_the_generated_templates_is_justified(generated):
         assert s.id.startswith(("SS", "CKV_AWS_", "E", "W", "I")), (path, s.id)
     # Every suppressed rule id must be one the rules know (SS) or a checkov/cfn-lint id.
     assert all(s.id in REGISTRY for _p, s in entries if s.id.startswith("SS"))
+
+
+def test_inline_buildspecs_get_the_structural_check_at_their_line_in_the_template():
+    tpl = pipeline(IMAGE, buildspec=BUILDSPEC.replace("    commands:", "    commandz:"))
+    text, diags = lint(tpl)
+    typo = [d for d in diags if "commandz" in d.message]
+    assert [(d.code, d.location.line, d.location.col) for d in typo] == [
+        ("buildspec", line_of(text, "commandz:"), text.splitlines()[line_of(text, "commandz:") - 1].index("commandz") + 1)]
+    assert "Build inline buildspec" in typo[0].message

@@ -89,9 +89,11 @@ class CfnLinter:
 
 
 def _issue(match: Any) -> CfnIssue:
-    path = tuple(p if isinstance(p, (str, int)) else str(p) for p in (getattr(match, "path", None) or ()))
-    return CfnIssue(match.rule.id, match.rule.severity, int(match.linenumber or 1), int(match.columnnumber or 1),
-                    path, str(match.message))
+    # Plain str/int copies: cfn-lint's values are node subclasses that do not pickle across processes.
+    path = tuple(int(p) if isinstance(p, int) and not isinstance(p, bool) else str(p)
+                 for p in (getattr(match, "path", None) or ()))
+    return CfnIssue(str(match.rule.id), str(match.rule.severity), int(match.linenumber or 1),
+                    int(match.columnnumber or 1), path, str(match.message))
 
 
 def _timeout_issue(timeout: float) -> CfnIssue:
@@ -118,12 +120,20 @@ def _lint_one(linter: CfnLinter, task: CfnTask, timeout: float) -> CfnResult:
     return CfnResult(task.path, issues, os.getpid(), RULE_LOADS, time.monotonic() - start)
 
 
-_WORKER: CfnLinter | None = None
+_WORKER: CfnLinter | None = None  # this process's linter: a pool worker's, or the in-process one
 
 
 def _init_worker() -> None:
     global _WORKER
     _WORKER = CfnLinter()
+
+
+def in_process_linter() -> CfnLinter:
+    """The linter of this process, built on first use and kept (the rules never change)."""
+    if _WORKER is None:
+        _init_worker()
+    assert _WORKER is not None
+    return _WORKER
 
 
 def _work(task: CfnTask, timeout: float) -> CfnResult:
@@ -147,7 +157,7 @@ def lint_templates(tasks: Sequence[CfnTask], pool: Pool | None = None) -> list[C
         return []
     jobs = max(1, min(pool.jobs, len(tasks)))
     if jobs == 1 or len(tasks) <= pool.in_process_max:
-        linter = CfnLinter()
+        linter = in_process_linter()
         return [_lint_one(linter, t, pool.timeout) for t in tasks]
     return _on_pool(tasks, jobs, pool.timeout)
 
