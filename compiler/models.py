@@ -69,7 +69,9 @@ class Source(_Model):
     trigger_paths: Optional[list[Annotated[str, StringConstraints(min_length=1)]]] = Field(
         default=None, description="codestar only: start the pipeline only when a push changes these paths (glob patterns)."
     )
-    additional: list[AdditionalSource] = Field(default_factory=list, description="Extra source actions; they never start the pipeline.")
+    additional: list[AdditionalSource] = Field(
+        default_factory=list, max_length=4,
+        description="Extra source actions (at most 4: a CodeBuild action reads at most 5 inputs); they never start the pipeline.")
 
 
 class Build(_Model):
@@ -171,7 +173,8 @@ class Deploy(_Model):
 class Notifications(_Model):
     """Pipeline status notifications: EventBridge -> Lambda -> SNS."""
 
-    events: list[PipelineState] = Field(default_factory=lambda: ["FAILED", "SUCCEEDED"], description="Pipeline execution states that notify.")
+    events: list[PipelineState] = Field(default_factory=lambda: ["FAILED", "SUCCEEDED"], min_length=1,
+                                        description="Pipeline execution states that notify (at least one).")
     emails: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(default_factory=list, description="Email addresses subscribed to the topic.")
     topic_arn: Optional[str] = Field(default=None, description="An existing SNS topic; when absent the notification stack creates one.")
     slack_webhook_secret: Optional[str] = Field(default=None, description="Secrets Manager id of a secret holding a Slack incoming-webhook URL.")

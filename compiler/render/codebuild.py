@@ -87,7 +87,9 @@ def _update_statements(c: "ServiceConfig") -> list[dict]:
         # DescribeTaskDefinition has no resource-level permissions and the task definition family is
         # not in the spec (the script reads it from the service), so both need Resource "*".
         cfn.allow(["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], "*", sid="EcsTaskDefinitions"),
-        cfn.allow(["ecs:TagResource"], cfn.arn("ecs", "task-definition/*"), sid="EcsTagTaskDefinitions"),
+        # describe-task-definition --include TAGS reads tags; register-task-definition --tags writes them
+        cfn.allow(["ecs:ListTagsForResource", "ecs:TagResource"], cfn.arn("ecs", "task-definition/*"),
+                  sid="EcsTagTaskDefinitions"),
         iam.pass_task_roles_statement(),
     ]
 
