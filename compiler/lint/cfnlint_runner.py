@@ -65,26 +65,27 @@ class CfnLinter:
 
     def __init__(self) -> None:
         global RULE_LOADS
-        from cfnlint.config import ConfigMixIn
         from cfnlint.runner import Runner
 
-        self._rules = Runner(ConfigMixIn([], **self._args("us-east-1"))).rules
+        self._rules = Runner(self._config("us-east-1")).rules
         RULE_LOADS += 1
 
     @staticmethod
-    def _args(region: str) -> dict:
-        return {"regions": [region], "include_checks": CHECKS, "mandatory_checks": CHECKS}
+    def _config(region: str):
+        """All checks, mandatory, in `region`; no .cfnlintrc from the home or working directory."""
+        from cfnlint.config import ConfigMixIn
+
+        return ConfigMixIn(["--config-file", os.devnull], regions=[region], include_checks=CHECKS,
+                           mandatory_checks=CHECKS)
 
     def lint(self, text: str, region: str) -> list[CfnIssue]:
-        from cfnlint.config import ConfigMixIn
         from cfnlint.decode.decode import decode_str
         from cfnlint.runner import run_template_by_data
 
         template, errors = decode_str(text)
         matches = list(errors or [])
         if not matches and template is not None:
-            config = ConfigMixIn([], **self._args(region))
-            matches = list(run_template_by_data(template, config, self._rules))
+            matches = list(run_template_by_data(template, self._config(region), self._rules))
         return [_issue(m) for m in matches]
 
 

@@ -30,7 +30,7 @@ class LintReport:
     diagnostics: tuple[Diagnostic, ...]
     templates: int
     buildspecs: int
-    suppressions: int  # justified suppressions honoured across all templates
+    suppressions: int  # suppressions that silenced a finding, across all templates
     rule_loads: tuple[tuple[int, int], ...] = ()  # (worker pid, cfn-lint rule loads) seen
 
 
@@ -66,15 +66,14 @@ def check_template(t: Template, files: Mapping[str, bytes], cfn_issues: Sequence
     issues = [Issue(code, f.path, f.message) for code, f in run_rules(doc, rules if rules is not None else all_rules())]
     issues += [Issue(i.code, tuple(i.path), i.message, i.line, i.col) for i in (cfn_issues or ())]
     sups = suppressions(doc)
-    kept = apply(issues, sups, ("SS",) + (CFN_PREFIXES if cfn_issues is not None else ()))
+    kept, honoured = apply(issues, sups, ("SS",) + (CFN_PREFIXES if cfn_issues is not None else ()))
     index = PositionIndex(t.text)
     out = []
     for i in kept:
         line, col = (i.line, i.col) if i.line else index.locate(i.path)
         out.append(Diagnostic(Location(t.path, line, col), i.message, "", "error", i.code))
     out += inline_buildspecs(doc, index)
-    honoured = len([s for s in sups if s.reason]) - len([i for i in kept if i.code == "SS002"])
-    return out, max(honoured, 0)
+    return out, honoured
 
 
 def inline_buildspecs(doc: TemplateDoc, index: PositionIndex) -> list[Diagnostic]:

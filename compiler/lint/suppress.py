@@ -123,9 +123,10 @@ class Issue:
     col: int = 0
 
 
-def apply(issues: list[Issue], sups: list[Suppression], checked: tuple[str, ...]) -> list[Issue]:
+def apply(issues: list[Issue], sups: list[Suppression], checked: tuple[str, ...]) -> tuple[list[Issue], int]:
     """Drop suppressed issues; add an SS002 issue for each suppression whose id prefix is in
-    `checked` (the checkers that ran, e.g. ("SS", "E", "W", "I")) but matched nothing."""
+    `checked` (the checkers that ran, e.g. ("SS", "E", "W", "I")) but matched nothing.
+    Returns the remaining issues and how many suppressions were used."""
     used: set[Suppression] = set()
     kept = []
     for issue in issues:
@@ -140,4 +141,4 @@ def apply(issues: list[Issue], sups: list[Suppression], checked: tuple[str, ...]
     for s in sups:
         if s not in used and CHECK_ID.match(s.id) and s.id.startswith(checked) and _one_line(s.reason):
             kept.append(Issue("SS002", s.path, f"{s.resource}: suppression of {s.id} matches no finding; remove it"))
-    return kept
+    return kept, len(used)
