@@ -8,6 +8,7 @@ alias expansion and nesting depth are bounded, duplicate keys and tabs are error
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +125,48 @@ def _tab_errors(text: str, file: str) -> list[Diagnostic]:
     return errs
 
 
+_FLOW_TOKENS = re.compile(r"""[\[\]{}'"#\n]""")
+
+
+def _flow_depth_error(text: str, file: str) -> Diagnostic | None:
+    """Find flow nesting ([ and {) deeper than MAX_DEPTH before the parser recurses into it.
+    Quoted scalars and comments are skipped; this is a bound, not a parser."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth, quote, line, line_start = 0, "", 1, 0
+    for m in _FLOW_TOKENS.finditer(text):
+        ch, pos = m.group(), m.start()
+        if ch == "\n":
+            line, line_start = line + 1, pos + 1
+            if quote == "#":
+                quote = ""
+            continue
+        if quote:
+            if ch == quote and quote != "#":
+                quote = ""
+            continue
+        if ch in "'\"#":
+            before = text[line_start:pos].rstrip()
+            if ch == "#" and pos > line_start and not text[pos - 1].isspace():
+                continue  # part of a plain scalar
+            if ch != "#" and before and before[-1] not in ":[{,-?":
+                continue  # an apostrophe inside a plain scalar does not open a quote
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return Diagnostic(Location(file, line, pos - line_start + 1),
+                                  f"nesting deeper than {MAX_DEPTH} levels")
+        elif depth:
+            depth -= 1
+    return None
+
+
 def load_text(text: str, file: str) -> Any:
     """Parse one YAML document; raise SpecError with every problem found."""
+    deep = _flow_depth_error(text, file)
+    if deep:
+        raise SpecError([deep])
     errors = _tab_errors(text, file)
     if errors:
         raise SpecError(errors)
