@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from . import yamlemit
+
 TEMPLATE_VERSION = "2010-09-09"
 
 
@@ -77,12 +79,19 @@ def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 
 
 _Dumper.add_representer(str, _str_presenter)
+_Dumper.ignore_aliases = lambda self, data: True  # type: ignore[method-assign]
+
+# The C emitter where it writes the same bytes (see yamlemit): same representers, same options.
+_CDumper = type("_CDumper", (yamlemit.CDumperBase,), {}) if yamlemit.CDumperBase else None
+if _CDumper is not None:
+    _CDumper.add_representer(str, _str_presenter)
+    _CDumper.ignore_aliases = lambda self, data: True  # type: ignore[method-assign]
 
 
 def dump_yaml(data: Any) -> str:
     """Deterministic block YAML: insertion order kept, no aliases, wide lines."""
-    _Dumper.ignore_aliases = lambda self, data: True  # type: ignore[method-assign]
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120,
+    dumper = _CDumper if _CDumper is not None and yamlemit.c_emittable(data) else _Dumper
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120,
                      allow_unicode=True)
 
 

@@ -1,0 +1,82 @@
+"""The C emitter is used only where it writes exactly the Python emitter's bytes."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compiler.build import compile_project
+from compiler.render import cfn, yamlemit
+from compiler.validate import load_project
+
+pytestmark = pytest.mark.skipif(cfn._CDumper is None, reason="PyYAML built without libyaml")
+
+
+def python_dump(data) -> str:
+    return yaml.dump(data, Dumper=cfn._Dumper, sort_keys=False, default_flow_style=False, width=120,
+                     allow_unicode=True)
+
+
+def c_dump(data) -> str:
+    return yaml.dump(data, Dumper=cfn._CDumper, sort_keys=False, default_flow_style=False, width=120,
+                     allow_unicode=True)
+
+
+# Pieces that make emitters disagree: indicators, quotes, implicit types, long runs, line breaks,
+# spaces around breaks, non-ASCII and non-printable characters.
+PIECES = list(string.ascii_letters[:6] + string.digits[:3] + " \n:#-?&*!|>'\"%@`{}[],.~\\/=_\t\r")
+PIECES += ["yes", "no", "null", "~", "1.0", "0x1F", "2024-01-01", "<<", "- ", ": ", " #", "  ", "\n  ",
+           "${AWS::Region}", "!Ref", "é", "日本語", "\xa0", "\x85", "\u2028", "\ufeff", "\ufffd", "\U0001F600",
+           "\x00", "\x7f", "x" * 60]
+text = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
+scalar = st.one_of(text, st.integers(-10, 10**6), st.booleans(), st.none(), st.floats(allow_nan=False))
+tree = st.recursive(scalar, lambda kids: st.one_of(st.lists(kids, max_size=4),
+                                                     st.dictionaries(text, kids, max_size=4)), max_leaves=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tree)
+def test_c_emitter_agrees_wherever_it_is_used(data):
+    doc = {"Resources": data}
+    if yamlemit.c_emittable(doc):
+        assert c_dump(doc) == python_dump(doc)
+    assert cfn.dump_yaml(doc) == python_dump(doc)
+
+
+@pytest.mark.parametrize("value", [
+    {"": "empty key"}, {"k" * 200: 1}, "trailing space \nnext", "\nleading break", "keep\n\n",
+    " leading space\nx", "bom\ufeff", "nul\x00", "long " * 40 + "\x85",
+])
+def test_known_disagreements_go_to_the_python_emitter(value):
+    doc = {"Value": value}
+    assert not yamlemit.c_emittable(doc)
+    assert cfn.dump_yaml(doc) == python_dump(doc)
+
+
+def test_every_example_template_takes_the_fast_path(repo_root):
+    """The fast path must actually run on real templates (else the build is 7x slower)."""
+    seen = []
+    original = yamlemit.c_emittable
+
+    def spy(data):
+        ok = original(data)
+        seen.append(ok)
+        return ok
+
+    yamlemit.c_emittable = spy
+    try:
+        output = compile_project(load_project(repo_root))
+    finally:
+        yamlemit.c_emittable = original
+    assert seen and all(seen)
+    yamlemit_off = cfn._CDumper
+    cfn._CDumper = None
+    try:
+        slow = compile_project(load_project(repo_root))
+    finally:
+        cfn._CDumper = yamlemit_off
+    assert [(a.path, a.content) for a in output.artifacts] == [(a.path, a.content) for a in slow.artifacts]
