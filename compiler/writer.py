@@ -83,6 +83,7 @@ def write_tree(root: Path, artifacts: Iterable[Artifact]) -> TreeDiff:
         return diff
     gen, new, old = root / GENERATED, root / NEW, root / OLD
     touched = set(diff.added) | set(diff.changed)
+    written: list[Path] = []
     for art in artifacts:
         target = root / NEW / Path(art.path).relative_to(GENERATED)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -96,16 +97,37 @@ def write_tree(root: Path, artifacts: Iterable[Artifact]) -> TreeDiff:
         tmp = target.with_name(target.name + ".tmp")
         with open(tmp, "wb") as fh:
             fh.write(art.content)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.chmod(tmp, _mode(art.path))
         os.replace(tmp, target)
+        written.append(target)
+    _fsync_all(written)  # every new file is on disk before the swap
     if gen.exists():
         os.replace(gen, old)
     os.replace(new, gen)
     if old.exists():
         shutil.rmtree(old)
     return diff
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_all(paths: list[Path]) -> None:
+    """fsync many files at once: the waits overlap (a cold build writes thousands of files; one
+    fsync after another took seconds)."""
+    if len(paths) < 8:
+        for path in paths:
+            _fsync(path)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(_fsync, paths))
 
 
 def write_file_atomic(path: Path, content: bytes) -> bool:
