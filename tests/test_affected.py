@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from compiler.affected import Affected, affected, blob_id, parse_shard, shard
-from tests.conftest import REPO, run_cli
+from conftest import REPO, run_cli
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
