@@ -156,6 +156,20 @@ def test_a_template_over_the_time_limit_is_a_finding_not_a_hang():
     assert len(timeouts) == 1 and timeouts[0].location.file == BAD_PATH and "0.3s" in timeouts[0].message
 
 
+def test_the_time_limit_holds_inside_a_cfn_lint_rule():
+    rule = cfnlint_runner.in_process_linter()._rules["E1001"]
+
+    def slow_rule(cfn):  # fault injection inside cfn-lint, which turns Exceptions raised by rules into findings
+        time.sleep(30)
+        return []
+
+    start = time.monotonic()
+    with mock.patch.object(rule, "match", slow_rule):
+        report = lint_output(bad_output(), jobs=1, timeout=0.5)
+    assert time.monotonic() - start < 10
+    assert [d.code for d in report.diagnostics if d.code in ("SS900", "E0002")] == ["SS900"]
+
+
 def test_bad_jobs_value_is_a_usage_error():
     status, out, err = run(["lint", "--jobs", "0"])
     assert status == 2 and "--jobs" in err and out == ""

@@ -56,8 +56,9 @@ class CfnResult:
     seconds: float = 0.0
 
 
-class TemplateTimeout(Exception):
-    pass
+class TemplateTimeout(BaseException):
+    """Raised by the alarm. A BaseException: cfn-lint turns an Exception inside a rule into a finding
+    and carries on, which would defeat the time limit."""
 
 
 class CfnLinter:
