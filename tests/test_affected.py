@@ -114,7 +114,8 @@ def test_defaults_change_affects_exactly_the_services_whose_output_differs(repo,
     before = tmp_path / "before"
     shutil.copytree(repo, before)
     # prod approval off by default: video-api turns it on itself, so only the others change.
-    edit(repo / "services/_defaults.yaml", "    deploy:\n      approval: true\n", "    deploy:\n      approval: false\n")
+    edit(repo / "services/_defaults.yaml", "    deploy:\n      approval: true\n",
+         "    deploy:\n      approval: false\n")
     build(repo)
     commit_all(repo, "no default approval in prod")
     result = affected(repo, "HEAD~1")

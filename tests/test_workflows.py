@@ -16,7 +16,7 @@ import yaml
 
 from compiler.cli import build_parser
 from compiler.console import UsageError
-from tests.conftest import REPO
+from conftest import REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
