@@ -88,7 +88,8 @@ def _apply(ctx: RunContext, si: StackInput, plan: StackPlan, opts: ApplyOptions)
         plan = fresh
     if plan.status == "error":
         return ApplyResult(si.key, si.label, "error", plan.error or "planning failed")
-    if opts.expected is not None and opts.expected.get(si.key) not in (None, plan.fingerprint):
+    if plan.status != "no-change" and opts.expected is not None and opts.expected.get(si.key) not in (
+            None, plan.fingerprint):
         _discard(ctx, cfn, si, plan)
         return ApplyResult(si.key, si.label, "error", "changed since the plan was made; plan again and review")
     blocked = blocked_message(plan.changes, opts.allow_replace)

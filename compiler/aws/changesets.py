@@ -98,11 +98,11 @@ def wait_until_idle(ctx: RunContext, cfn, name: str, label: str, timeout: float 
         return state
     limit = ctx.timing.busy_timeout if timeout is None else timeout
     ctx.log(f"{label}: {state.status} (another apply, or an earlier one still running); "
-            f"waiting up to {int(limit)} s")
+            f"waiting up to {limit:g} s")
     deadline = ctx.deadline(limit)
     while state.busy:
         if time.monotonic() > deadline:
-            raise ChangeSetError(f"stack is still {state.status} after {int(limit)} s: another run is changing "
+            raise ChangeSetError(f"stack is still {state.status} after {limit:g} s: another run is changing "
                                  "it; run again when it has finished")
         ctx.sleep()
         state = describe_stack(cfn, name)
@@ -168,7 +168,7 @@ def create(ctx: RunContext, cfn, name: str, cs_type: str, template: dict, parame
     try:
         resp = cfn.create_change_set(**kwargs)
     except ClientError as exc:
-        raise ChangeSetError(f"CreateChangeSet failed: {_message(exc)}") from None
+        raise ChangeSetError(f"CreateChangeSet failed: {_code(exc)}: {_message(exc)}") from None
     return cs_name, resp["Id"]
 
 

@@ -87,6 +87,22 @@ def role_arn_for(account: str, region: str, emulated: bool, role_name: str | Non
     return f"arn:{partition(region)}:iam::{account}:role/{name}"
 
 
+_loader_lock = threading.Lock()
+_loader: Any = None
+
+
+def _core_session() -> botocore.session.Session:
+    """A botocore session sharing one data loader (service models, endpoints) with the others:
+    loading them is most of a session's cost, and a run makes one session per account."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            _loader = botocore.session.get_session().get_component("data_loader")
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _loader)
+        return core
+
+
 class _AssumedRole(CredentialProvider):
     """Credentials of an assumed role, refreshed before they expire (long applies)."""
 
@@ -128,8 +144,9 @@ class AccountSession:
     def _base_session(self) -> boto3.Session:
         if self.endpoint.emulated:
             key, secret = LOCAL_CREDENTIALS
-            return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=self.region)
-        return boto3.Session(region_name=self.region)
+            return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=self.region,
+                                 botocore_session=_core_session())
+        return boto3.Session(region_name=self.region, botocore_session=_core_session())
 
     def _boto_session(self) -> boto3.Session:
         if self._session is None:
@@ -139,7 +156,7 @@ class AccountSession:
             else:
                 sts = base.client("sts", endpoint_url=self.endpoint.url,
                                   config=client_config(self.region, self.settings))
-                core = botocore.session.get_session()
+                core = _core_session()
                 core.get_component("credential_provider").insert_before("env", _AssumedRole(sts, self.role_arn))
                 self._session = boto3.Session(botocore_session=core, region_name=self.region)
         return self._session

@@ -38,6 +38,8 @@ def refusals(plan, planned, plan_path, allow_replace) -> list[str]:
                 out.append(f"{label}: not in {plan_path}")
             elif entry.template_sha256 and entry.template_sha256 != sp.template_sha256:
                 out.append(f"{label}: its template changed since {plan_path} was made")
+            elif sp.status == "no-change" and entry.template_sha256 == sp.template_sha256:
+                continue  # already applied as planned (e.g. a bootstrap stack shared with an earlier environment)
             elif sp.status != "error" and entry.fingerprint != sp.fingerprint:
                 out.append(f"{label}: its changes differ from {plan_path} (the deployed stack, or what the "
                            "change set reports, changed since)")

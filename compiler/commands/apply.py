@@ -19,6 +19,8 @@ def configure(p) -> None:
     add_names(p)
     add_env(p)
     add_target(p)
+    p.add_argument("--changed-since", metavar="REF",
+                   help="only services whose spec or generated output changed since REF (merge base)")
     p.add_argument("--plan", metavar="FILE", type=Path,
                    help="a plan from `shipspec plan --format json`: refuse unless nothing changed since")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation (required when not on a terminal)")

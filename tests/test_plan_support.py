@@ -1,0 +1,107 @@
+"""Shared set-up for the plan/apply tests (no tests here): one moto server per test module over
+HTTP on loopback, a scratch repository whose `.shipspec/local.json` points `--local` at it, and
+clients into any account through the server's STS (as shipspec itself gets them)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_cli
+
+REGION = "ap-northeast-1"
+STG, PROD = "111111111111", "222222222222"
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@dataclass
+class Emu:
+    root: Path
+    endpoint: str
+
+    def cli(self, *args: str):
+        return run_cli(*args, root=self.root)
+
+    def client(self, service: str, account: str):
+        import boto3
+
+        sts = boto3.client("sts", region_name=REGION, endpoint_url=self.endpoint)
+        c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/test", RoleSessionName="tests")["Credentials"]
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint,
+                            aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                            aws_session_token=c["SessionToken"])
+
+    def stacks(self, account: str) -> dict[str, dict]:
+        cfn = self.client("cloudformation", account)
+        return {s["StackName"]: s for s in cfn.describe_stacks()["Stacks"]}
+
+    def backend(self, account: str):
+        """moto's CloudFormation state for the account (the server runs in this process): used only
+        to inject faults moto cannot produce (rollbacks, failed change sets)."""
+        from moto.cloudformation.models import cloudformation_backends
+
+        return cloudformation_backends[account][REGION]
+
+    def spec(self, name: str) -> Path:
+        return self.root / "services" / f"{name}.yaml"
+
+    def edit(self, name: str, old: str, new: str) -> None:
+        path = self.spec(name)
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {path.name}"
+        path.write_text(text.replace(old, new))
+
+
+def reset(endpoint: str) -> None:
+    req = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST", data=b"")
+    urllib.request.urlopen(req, timeout=10).read()  # noqa: S310 - loopback
+
+
+def make_repo(tmp_path: Path, endpoint: str, services=("_defaults", "photo-thumbs", "news-web")) -> Path:
+    root = tmp_path / "repo"
+    (root / "services").mkdir(parents=True)
+    for name in services:
+        shutil.copy(REPO / "services" / f"{name}.yaml", root / "services" / f"{name}.yaml")
+    (root / ".shipspec").mkdir()
+    (root / ".shipspec" / "local.json").write_text(json.dumps({"pid": 0, "port": 0, "endpoint": endpoint}))
+    return root
+
+
+@pytest.fixture
+def emu(moto_endpoint, tmp_path, monkeypatch) -> Emu:
+    reset(moto_endpoint)
+    monkeypatch.setenv("SHIPSPEC_POLL_SECONDS", "0.02")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for key in list(__import__("os").environ):
+        if key.startswith("SHIPSPEC_ROLE"):
+            monkeypatch.delenv(key)
+    return Emu(make_repo(tmp_path, moto_endpoint), moto_endpoint)
+
+
+def plan_json(emu: Emu, *args: str) -> tuple[dict, object]:
+    r = emu.cli("plan", "--local", "--format", "json", *args)
+    try:
+        return json.loads(r.out), r
+    except ValueError:
+        raise AssertionError(f"plan did not print JSON (status {r.status}):\n{r.out}\n{r.err}") from None
+
+
+def by_name(doc: dict) -> dict[tuple[str, str], dict]:
+    return {(s["stack_name"], s["account"]): s for s in doc["stacks"]}
