@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from aws_server import REGION, client, moto_server_fixture, tool_path
+from ecs_seed import reset
 from compiler.diagnostics import SpecError
 from compiler.models import ServiceConfig
 from compiler.ops import agent_config as ac
@@ -25,6 +26,7 @@ from compiler.validate import load_project
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "111111111111"
+MOTO_AMI = "ami-12c6146b"  # one of the images moto knows (listing them all is slow)
 moto_endpoint = moto_server_fixture()
 
 
@@ -40,10 +42,12 @@ def config(launch_type: str = "EC2", **agent) -> ServiceConfig:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def moto_account():
+def moto_account(moto_endpoint):
+    reset(moto_endpoint)  # moto's backends are per process: forget what other modules left behind
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOTO_ACCOUNT_ID", ACCOUNT)  # the in-process emulator answers as the spec's account
         yield
+    reset(moto_endpoint)
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -134,7 +138,7 @@ def instance(moto_endpoint):
     """A container instance registered in moto's ECS, with its EC2 instance."""
     ec2, ecs = client("ec2", moto_endpoint), client("ecs", moto_endpoint)
     ecs.create_cluster(clusterName="media-ec2")
-    image = ec2.describe_images()["Images"][0]["ImageId"]
+    image = MOTO_AMI
     iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     doc = json.dumps({"instanceId": iid, "region": REGION, "accountId": ACCOUNT})
     return ecs.register_container_instance(cluster="media-ec2", instanceIdentityDocument=doc)[
