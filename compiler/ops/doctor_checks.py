@@ -90,6 +90,52 @@ CHECKS: tuple[Check, ...] = (
           DOC_STOPPED_CODES, severity="warning"),
 )
 
+# Read-only API calls behind `status` and `doctor` (for the role they run with).
+READS = (
+    "codepipeline:ListPipelineExecutions", "codepipeline:GetPipelineState",
+    "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListTasks", "ecs:DescribeTasks",
+    "ecs:ListContainerInstances", "ecs:DescribeContainerInstances", "ec2:DescribeInstances",
+    "ecr:DescribeImages", "secretsmanager:DescribeSecret", "ssm:DescribeParameters", "sts:GetCallerIdentity",
+)
+
+
+def guide_markdown() -> list[str]:
+    """How the agent settings reach the instances and what the doctor reads (for the generated doc)."""
+    from .agent_config import ATTRIBUTE, SCHEDULE
+
+    return [
+        "## The ECS agent settings on EC2 container instances", "",
+        "For a service with `launch_type: EC2`, `shipspec build` writes `generated/<name>/<env>/ecs-agent.config` "
+        "(the `ECS_...=value` lines of `service.ec2_agent_config`) and the pipeline stack gets an SSM Command "
+        "document and an association. The association runs the document on the EC2 instances tagged "
+        "`instance_tag_key=instance_tag_value` (default `ecs-cluster=<service.cluster>`; tag the cluster's "
+        f"Auto Scaling group with PropagateAtLaunch), once when it is created and then on the schedule "
+        f"`{SCHEDULE}`. The "
+        "script replaces those keys in /etc/ecs/ecs.config and keeps every other line; it restarts the agent "
+        "(`systemctl restart ecs`) only when the file changed, because the agent reads the file only when it "
+        "starts.", "",
+        f"It then records what it applied as the container instance attribute `{ATTRIBUTE}` "
+        "(`v1/<task_cleanup_wait>/<image_cleanup_interval>/<image_minimum_cleanup_age>/"
+        "<num_images_delete_per_cycle>/<disable_image_cleanup>`), which `shipspec doctor` compares with the "
+        "spec. `ECS_INSTANCE_ATTRIBUTES` cannot do this: the agent applies it only when the instance first "
+        "registers. Recording needs the AWS CLI on the instance and this statement in the instance role "
+        "(the settings are applied without it; the doctor then reports `agent-config-unrecorded`):", "",
+        "```json",
+        '{"Effect": "Allow", "Action": "ecs:PutAttributes",',
+        ' "Resource": "arn:aws:ecs:<region>:<account>:container-instance/<cluster>/*"}',
+        "```", "",
+        "The instances must be managed by Systems Manager (SSM Agent running, instance role with "
+        "AmazonSSMManagedInstanceCore). Services that share a cluster must ask for the same settings: their "
+        "associations run on the same instances.", "",
+        "## What status and doctor read", "",
+        "Both only read; no secret value is ever read (secrets and parameters are checked with "
+        "DescribeSecret and DescribeParameters). The role they run with needs:", "",
+        *[f"- `{action}`" for action in READS], "",
+        "On the local emulator (`--local`) some reads are not modelled (moto has no GetPipelineState); the "
+        "output says so instead of failing.", "",
+    ]
+
+
 _BY_ID = {c.id: c for c in CHECKS}
 
 

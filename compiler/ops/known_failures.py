@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Literal, Mapping, Optional
 
 from .doctor_checks import (CHECKS, DOC_IMAGE_CLEANUP, DOC_PULL, DOC_SERVICE_EVENTS, DOC_STOPPED_CODES,
-                            DOC_TASK_STOPPED, ECS_DOCS, REPOST, Severity)
+                            DOC_TASK_STOPPED, ECS_DOCS, REPOST, Severity, guide_markdown)
 
 Seen = Literal["stopped task", "container", "service event", "deployment"]
 
@@ -435,4 +435,5 @@ def troubleshooting_markdown() -> str:
         lines += [f'<a id="{c.id}"></a>', f"### {c.title} (`{c.id}`, {c.severity})", "",
                   f"**What it means.** {c.meaning}", "", f"**How to fix it.** {c.fix}",
                   *_commands_md(c.commands), "", f"AWS documentation: <{c.doc_url}>", ""]
+    lines += guide_markdown()
     return "\n".join(lines).rstrip("\n") + "\n"
