@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .changes import RISK_ORDER, ResourceChange
+from .changes import RISK_ORDER, ResourceChange, sort_key
 from .plan_model import Plan, StackPlan
 from .report_diff import change_lines, format_value
 
@@ -66,7 +66,7 @@ def text(plan: Plan) -> str:
                   + (f", {len(s.changes)} change{'s' if len(s.changes) != 1 else ''}" if s.changes else "")]
         if s.error:
             lines.append(f"  error: {s.error}")
-        for c in s.changes:
+        for c in sorted(s.changes, key=sort_key):
             lines += change_lines(c)
         lines += [f"  note: {n}" for n in s.notes]
     lines += _orphan_text(plan)
@@ -109,12 +109,13 @@ def _md_replacement(c: ResourceChange) -> str:
 
 def _md_change_rows(s: StackPlan, values: bool) -> list[str]:
     lines = ["| Risk | Action | Resource | Type | Replacement | Source |", "|---|---|---|---|---|---|"]
-    for c in s.changes:
+    ordered = sorted(s.changes, key=sort_key)
+    for c in ordered:
         risk = f"**{c.risk}**" if c.risk == "danger" else c.risk
         lines.append(f"| {risk} | {c.action} | {_code(c.logical_id)} | {_code(c.resource_type)} | "
                      f"{_md_replacement(c)} | {c.source} |")
     if values:
-        props = [(c, p) for c in s.changes for p in c.properties]
+        props = [(c, p) for c in ordered for p in c.properties]
         if props:
             lines += ["", "Property changes:", ""]
             for c, p in props:

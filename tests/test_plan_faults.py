@@ -9,33 +9,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
 from unittest import mock
 
 import pytest
 
-from test_plan_support import STG, by_name, emu, moto_endpoint, plan_json  # noqa: F401 (fixtures)
+from test_plan_support import STG, by_name, emu, moto_endpoint, on_clients, plan_json  # noqa: F401 (fixtures)
 
 from compiler.aws import changesets
 from compiler.aws.protect import stack_policy
-from compiler.aws.session import AccountSession
-
-
-@contextmanager
-def on_clients(register):
-    """Call register(service, client) for every client shipspec creates (to hook its events)."""
-    original = AccountSession.client
-    seen: set[int] = set()
-
-    def client(self, service):
-        c = original(self, service)
-        if id(c) not in seen:
-            seen.add(id(c))
-            register(service, c)
-        return c
-
-    with mock.patch.object(AccountSession, "client", client):
-        yield
 
 
 class _Raw:

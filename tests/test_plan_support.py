@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import contextmanager
+from unittest import mock
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +107,22 @@ def plan_json(emu: Emu, *args: str) -> tuple[dict, object]:
 
 def by_name(doc: dict) -> dict[tuple[str, str], dict]:
     return {(s["stack_name"], s["account"]): s for s in doc["stacks"]}
+
+
+@contextmanager
+def on_clients(register):
+    """Call register(service, client) for every client shipspec creates (to hook its events)."""
+    from compiler.aws.session import AccountSession
+
+    original = AccountSession.client
+    seen: set[int] = set()
+
+    def client(self, service):
+        c = original(self, service)
+        if id(c) not in seen:
+            seen.add(id(c))
+            register(service, c)
+        return c
+
+    with mock.patch.object(AccountSession, "client", client):
+        yield
