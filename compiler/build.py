@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Callable, Iterable
 
 from . import naming
 from .ir import Artifact, BuildOutput, Stack
@@ -80,21 +80,25 @@ def index_artifact(artifacts: list[Artifact], stacks: list[Stack]) -> Artifact:
     for a in artifacts:
         parts = a.path.split("/")
         if len(parts) >= 4 and parts[1] in services and parts[2] in services[parts[1]]:
-            services[parts[1]][parts[2]]["files"][a.path] = a.sha256
+            services[parts[1]][parts[2]]["files"][a.path] = sha[a.path]
     bootstraps = {f"{st.account}-{st.region}": {"account": st.account, "region": st.region, "stack": st.name,
                                                "file": st.template_path, "sha256": sha[st.template_path]}
                   for st in stacks if st.kind == "bootstrap"}
-    lam = {a.path: a.sha256 for a in artifacts if a.path.startswith(LAMBDA_DIR)}
+    lam = {a.path: sha[a.path] for a in artifacts if a.path.startswith(LAMBDA_DIR)}
     doc = {"version": 1, "services": services, "bootstrap": bootstraps, "lambda": lam}
     return Artifact(INDEX_PATH, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
 
-def compile_project(project) -> BuildOutput:
-    """All artifacts and stacks for a validated Project, sorted by path/stack."""
+def compile_project(project, render: Callable[..., tuple[list[Artifact], list[Stack]]] | None = None) -> BuildOutput:
+    """All artifacts and stacks for a validated Project, sorted by path/stack.
+
+    `render` stands in for `render_service` (same arguments, same result): the incremental
+    build (compiler/incremental.py) passes one that reuses unchanged services' files."""
+    render = render or render_service
     artifacts, lambda_key = lambda_files()
     stacks: list[Stack] = []
     for s in project.services:
-        files, st = render_service(s.config, s.file, lambda_key)
+        files, st = render(s.config, s.file, lambda_key)
         artifacts += files
         stacks += st
     boot_files, boot_stacks = render_bootstraps((s.config.environment.account, s.config.environment.region)

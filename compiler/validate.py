@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel, ValidationError
 
@@ -29,8 +30,13 @@ class ServiceEnv:
     """One service in one environment: the validated model and where its values came from."""
 
     config: ServiceConfig
-    tree: LDict
+    located: "LDict | Callable[[], LDict]"  # the tree, or (config from the cache) a function loading it
     file: str
+
+    @functools.cached_property
+    def tree(self) -> LDict:
+        """The merged tree with the location of every value."""
+        return self.located() if callable(self.located) else self.located
 
     @property
     def key(self) -> tuple[str, str]:

@@ -39,26 +39,36 @@ def _mode(path: str) -> int:
     return 0o755 if path.endswith(".sh") else 0o644
 
 
-def existing_files(root: Path, top: str = GENERATED) -> dict[str, Path]:
-    base = root / top
+def _walk(root: Path, top: str) -> dict[str, str]:
+    """Relative POSIX path -> full path of every file under root/top, as plain strings (a
+    Path per file made listing thousands of generated files slow)."""
+    prefix = os.path.join(root, "")
     out = {}
-    if base.is_dir():
-        for dirpath, _dirs, files in os.walk(base):
-            for f in files:
-                full = Path(dirpath) / f
-                out[full.relative_to(root).as_posix()] = full
+    for dirpath, _dirs, files in os.walk(os.path.join(prefix, top)):
+        rel = dirpath[len(prefix):].replace(os.sep, "/")
+        for f in files:
+            out[f"{rel}/{f}"] = os.path.join(dirpath, f)
     return out
+
+
+def existing_files(root: Path, top: str = GENERATED) -> dict[str, Path]:
+    return {rel: Path(full) for rel, full in _walk(root, top).items()}
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
 
 
 def diff_tree(root: Path, artifacts: Iterable[Artifact], top: str = GENERATED) -> TreeDiff:
     recover(root)
     want = {a.path: a for a in artifacts if a.path.startswith(top + "/")}
-    have = existing_files(root, top)
+    have = _walk(root, top)
     added, changed = [], []
     for path, art in sorted(want.items()):
         if path not in have:
             added.append(path)
-        elif have[path].read_bytes() != art.content:
+        elif _read(have[path]) != art.content:
             changed.append(path)
     removed = sorted(set(have) - set(want))
     return TreeDiff(tuple(added), tuple(changed), tuple(removed))

@@ -9,16 +9,20 @@ HELP = "generate generated/ from the specs"
 
 def configure(p) -> None:
     add_diag_format(p)
+    p.add_argument("--no-cache", action="store_true",
+                   help="validate and render every spec again, ignoring .shipspec/cache/ (same output)")
 
 
 def run(args, console) -> int:
     from ..build import compile_project
-    from ..validate import load_project
+    from ..incremental import Session
     from ..writer import write_tree
 
-    project = load_project(console.root)
-    output = compile_project(project)
+    session = Session.open(console.root, enabled=not args.no_cache)
+    project = session.load_project()
+    output = compile_project(project, render=session.render)
     diff = write_tree(console.root, output.artifacts)
+    session.save()
     if diff.clean:
         console.error(f"generated/ is up to date ({len(output.artifacts)} files)")
     else:

@@ -10,12 +10,16 @@ HELP = "validate specs (no files written)"
 def configure(p) -> None:
     add_names(p)
     add_diag_format(p)
+    p.add_argument("--no-cache", action="store_true",
+                   help="validate every spec again, ignoring .shipspec/cache/ (same result)")
 
 
 def run(args, console) -> int:
-    from ..validate import load_project
+    from ..incremental import Session
 
-    project = load_project(console.root, args.names)
+    session = Session.open(console.root, enabled=not args.no_cache)
+    project = session.load_project(args.names)
+    session.save()
     pairs = len(project.services)
     names = len(project.names())
     if args.format == "json":
