@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The plan/apply loop end to end against a local AWS emulator (moto), on a scratch copy of the
+# specs so the repository's services/ is never touched:
+#   local up -> bootstrap -> plan (markdown) -> apply -> edit a spec -> plan again -> local down.
+# Run from the repository root (`make demo` does). Needs shipspec on PATH (or python3 with the
+# package installed) and moto[server] (the `dev` or `local` extra).
+set -euo pipefail
+
+root="$(pwd)"
+if [[ ! -d "$root/services" ]]; then
+  echo "demo-local: run me from the repository root (no services/ here)" >&2
+  exit 2
+fi
+if command -v shipspec >/dev/null 2>&1; then
+  cli=(shipspec)
+else
+  cli=(python3 -m compiler)
+fi
+
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/shipspec-demo.XXXXXX")"
+cp -R "$root/services" "$scratch/services"
+
+ss() {
+  "${cli[@]}" --root "$scratch" "$@"
+}
+
+cleanup() {
+  local status=$?
+  ss local down || true
+  rm -rf "$scratch"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step() {
+  printf '\n=== %s ===\n' "$*"
+}
+
+step "shipspec local up"
+ss local up
+
+step "shipspec bootstrap --local --yes"
+ss bootstrap --local --yes
+
+step "shipspec plan --local --format markdown"
+ss plan --local --format markdown
+
+step "shipspec apply --local --yes"
+ss apply --local --yes
+
+step "edit the scratch copy of services/news-web.yaml: keep 50 images, a larger build machine"
+spec="$scratch/services/news-web.yaml"
+sed -i.orig -e 's/keep_images: 30/keep_images: 50/' \
+  -e 's/compute_type: BUILD_GENERAL1_MEDIUM/compute_type: BUILD_GENERAL1_LARGE/' "$spec"
+rm -f "$spec.orig"
+grep -n -e 'keep_images' -e 'compute_type' "$spec"
+
+step "shipspec plan --local news-web (shows the modification)"
+out="$scratch/plan-after-edit.txt"
+ss plan --local news-web --output "$out"
+cat "$out"
+if ! grep -q 'Modify  Repository' "$out" || ! grep -q 'BUILD_GENERAL1_LARGE' "$out"; then
+  echo "demo-local: the plan does not show the edit" >&2
+  exit 1
+fi
+
+step "shipspec local down"
