@@ -324,6 +324,19 @@ def test_fargate_reasons_from_a_built_snapshot():
     assert not any(f.id.startswith(("agent-config", "placement")) for f in d.findings)  # EC2-only checks
 
 
+def test_full_disk_on_fargate_points_at_ephemeral_storage_not_the_agent():
+    c = ServiceConfig.model_validate({**VIDEO.model_dump(), "service": {
+        **VIDEO.service.model_dump(), "launch_type": "FARGATE", "secrets": {}}})
+    deployment = Deployment("ecs-svc/1", "PRIMARY", "IN_PROGRESS", "", 1, 0, 1, 1, "video-api-stg:8", (), "", "")
+    snap = Snapshot("video-api", "stg", ACCOUNT, REGION, PipelineStatus("video-api-stg", False),
+                    ServiceStatus("media-ec2", "video-api-service", True, "", "ACTIVE", "FARGATE", 1, 0, 1,
+                                  (deployment,)))
+    task = StoppedTask("arn:aws:ecs:t/1", "video-api-stg:8", entry("disk-full").example, "", "", "", ())
+    f = finding(diagnose(Evidence(snap, stopped_tasks=(task,)), c), "disk-full")
+    assert f.commands == () and "ephemeralStorage" in f.details[0]
+    assert not any("ECS_IMAGE_CLEANUP_INTERVAL" in line for line in f.details)
+
+
 def test_host_port_taken_everywhere_from_a_built_snapshot():
     deployment = Deployment("ecs-svc/1", "PRIMARY", "IN_PROGRESS", "", 1, 0, 1, 0, "video-api-stg:8", (), "", "")
     snap = Snapshot("video-api", "stg", ACCOUNT, REGION, PipelineStatus("video-api-stg", False),

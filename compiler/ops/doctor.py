@@ -197,7 +197,14 @@ def _checks(ev: Evidence, found: _Collector) -> None:
             found.add("secret-missing", f"{r.subject}: {r.detail}")
 
 
+FARGATE_DISK = ("on Fargate the task's own ephemeral storage is full (20 GiB unless the task definition sets "
+                "ephemeralStorage.sizeInGiB, up to 200): raise it, or write less to the container's file system; "
+                "the EC2 agent settings and commands do not apply")
+
+
 def _disk_details(ev: Evidence, c: "ServiceConfig", spec_lines: list[str]) -> tuple[str, ...]:
+    if c.service.launch_type != "EC2":
+        return (FARGATE_DISK,)
     arns = {t.container_instance for t in ev.stopped_tasks if t.container_instance}
     hosts = sorted(i.ec2_instance_id for i in ev.instances if i.arn in arns)
     out = []
@@ -211,13 +218,16 @@ def _disk_details(ev: Evidence, c: "ServiceConfig", spec_lines: list[str]) -> tu
 
 
 def _finding(item: "KnownFailure | Check", lines: list[str], values: dict[str, str],
-             details: tuple[str, ...] = (), history: bool = False) -> Finding:
+             details: tuple[str, ...] = (), history: bool = False, launch_type: str = "") -> Finding:
     severity = "warning" if history or item.severity == "info" else item.severity
     if history:
         details = ("the service is steady now: these tasks failed earlier (ECS keeps stopped tasks about an "
                    "hour)", *details)
+    commands = item.commands
+    if launch_type and launch_type not in getattr(item, "launch_types", (launch_type,)):
+        commands = ()  # e.g. the EC2 instance commands for a Fargate service
     return Finding(item.id, severity, item.title, tuple(lines), item.meaning, item.fix,
-                   tuple(fill(cmd, values) for cmd in item.commands), item.doc_url, details)
+                   tuple(fill(cmd, values) for cmd in commands), item.doc_url, details)
 
 
 def _lookup(finding_id: str) -> "KnownFailure | Check":
@@ -251,7 +261,8 @@ def diagnose(ev: Evidence, c: "ServiceConfig") -> Diagnosis:
         item = _lookup(fid)
         details = _disk_details(ev, c, spec_lines) if fid == "disk-full" else ()
         here = {**values, "task-arn": tasks[fid]} if fid in tasks else values
-        findings.append(_finding(item, lines, here, details, history=steady and fid in from_reasons))
+        findings.append(_finding(item, lines, here, details, history=steady and fid in from_reasons,
+                                 launch_type=c.service.launch_type))
     findings.sort(key=lambda f: (_RANK.get(f.severity, 3), f.id))
     errors = [f for f in findings if f.severity == "error"]
     healthy = not errors and steady
