@@ -21,7 +21,7 @@ def service_tags(c: ServiceConfig) -> tuple[tuple[str, str], ...]:
 
 def render_service(c: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[list[Artifact], list[Stack]]:
     """Every file and stack of one service in one environment."""
-    from .render import notification, pipeline, service_files
+    from .render import notification, pipeline, service_files, stages
 
     d = naming.service_dir(c)
     stacks = naming.stack_names(c)
@@ -36,6 +36,8 @@ def render_service(c: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[l
         Artifact(f"{d}/buildspec.yml", service_files.build_buildspec(c).encode("utf-8")),
         Artifact(f"{d}/updatespec.yml", service_files.update_buildspec(c).encode("utf-8")),
         Artifact(f"{d}/update_taskdefinition.sh", service_files.update_script(c).encode("utf-8")),
+        # the inline buildspec of each custom stage action, for review
+        *(Artifact(path, text.encode("utf-8")) for path, text in stages.buildspec_files(c)),
     ]
     tags = service_tags(c)
     boot = naming.BOOTSTRAP_STACK

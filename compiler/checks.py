@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Iterable, Optional
 
 from . import naming
 from .diagnostics import Diagnostic, dotted
+from .stage_checks import check_stages
 
 if TYPE_CHECKING:
     from .validate import ServiceEnv
@@ -125,6 +126,7 @@ def check_service(s: "ServiceEnv") -> list[Diagnostic]:
     pipeline = naming.pipeline_name(c)
     if len(pipeline) > 100:
         out.append(Diagnostic(s.where("name"), f"pipeline name '{pipeline}' exceeds 100 characters", "name"))
+    out += check_stages(s)
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 
 NAME_RE = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 ENV_RE = r"^[a-z][a-z0-9]{0,9}$"
@@ -180,6 +180,112 @@ class Notifications(_Model):
     slack_webhook_secret: Optional[str] = Field(default=None, description="Secrets Manager id of a secret holding a Slack incoming-webhook URL.")
 
 
+# --- custom pipeline stages -------------------------------------------------------------------
+
+STAGE_NAME_RE = r"^[A-Za-z][A-Za-z0-9]{0,30}$"
+BUILTIN_STAGES = ("Source", "Build", "Approval", "UpdateService", "Deploy")
+StageName = Annotated[str, StringConstraints(pattern=STAGE_NAME_RE)]
+StageAnchor = Literal["Source", "Build", "UpdateService", "Approval", "Deploy"]
+ArtifactName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,29}$")]
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+# IAM accepts a single string or a list wherever a statement lists values; the model keeps a list.
+OneOrMany = Annotated[
+    list[Annotated[str, StringConstraints(min_length=1, max_length=2048)]],
+    BeforeValidator(_one_or_many),
+    WithJsonSchema({"anyOf": [{"type": "string", "minLength": 1},
+                              {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}]}),
+]
+
+
+class PolicyStatement(_Model):
+    """An extra IAM statement for a stage action's role, written as in an IAM policy document. The
+    least-privilege rules (SS101-SS103) check it in the spec and again in the generated template."""
+
+    Sid: Optional[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,100}$")]] = Field(
+        default=None, description="Statement id (letters and digits), unique within the role's policy.")
+    Effect: Literal["Allow", "Deny"] = Field(description="Allow or Deny.")
+    Action: OneOrMany = Field(
+        min_length=1, description="One IAM action or a list, e.g. cloudfront:CreateInvalidation. No wildcards "
+        "(\"*\", \"<service>:*\") in an Allow statement.")
+    Resource: OneOrMany = Field(
+        min_length=1, description="One ARN or a list. ${AWS::Partition}, ${AWS::Region}, ${AWS::AccountId} and "
+        "${AWS::URLSuffix} are replaced by the environment's values; other ${...} (IAM policy variables such as "
+        "${aws:username}) are kept. \"*\" only for actions AWS authorises on \"*\" alone.")
+    Condition: dict[NonEmpty, dict[NonEmpty, OneOrMany]] = Field(
+        default_factory=dict, description="IAM condition block: operator -> condition key -> value(s), e.g. "
+        "{StringEquals: {aws:ResourceTag/team: search}}.")
+
+
+class StageAction(_Model):
+    """One action of a custom stage: shell commands run in a CodeBuild project of its own, with its own
+    least-privilege role and log group."""
+
+    name: StageName = Field(
+        description="Action name (a letter, then up to 30 letters or digits), unique within the stage; the "
+        "CodeBuild project is <service>-<env>-<stage>-<action> in lowercase.")
+    commands: list[NonEmpty] = Field(
+        min_length=1, max_length=100,
+        description="Shell commands run in order by bash (the build phase of an inline buildspec, also written to "
+        "generated/<service>/<env>/stages/<Stage>-<Action>.buildspec.yml); the first failing command fails the "
+        "action. They start in the first input artifact's directory; other inputs are in "
+        "$CODEBUILD_SRC_DIR_<name>. Built-in environment variables: PIPELINE_EXECUTION_ID "
+        "(#{codepipeline.PipelineExecutionId}), SOURCE_COMMIT_ID (#{SourceVariables.CommitId}; "
+        "SOURCE_VERSION_ID, #{SourceVariables.VersionId}, for an s3 source) and, with needs_image, IMAGE_URI "
+        "(#{BuildVariables.IMAGE_URI}). #{...} is not resolved inside commands: use these variables, or "
+        "an environment entry.")
+    image: Optional[NonEmpty] = Field(default=None, description="CodeBuild image; defaults to build.image.")
+    compute_type: Optional[ComputeType] = Field(
+        default=None, description="CodeBuild compute type; defaults to build.compute_type.")
+    timeout_minutes: int = Field(default=15, ge=5, le=480, description="CodeBuild timeout in minutes (5-480).")
+    environment: dict[EnvVarName, str] = Field(
+        default_factory=dict,
+        description="Plain environment variables (never secrets). A value may use the pipeline variables "
+        "#{codepipeline.PipelineExecutionId}, #{SourceVariables.<output of the source provider>} and, after "
+        "Build, #{BuildVariables.IMAGE_URI}: the pipeline passes those values per execution; the others are "
+        "set on the CodeBuild project. The built-in names and CODEBUILD_* are reserved.")
+    secrets: dict[EnvVarName, str] = Field(
+        default_factory=dict,
+        description="Secret environment variables: name -> full Secrets Manager secret ARN (optionally "
+        ":json-key[:version-stage:version-id]), passed as SECRETS_MANAGER, or SSM parameter ARN or name "
+        "(/path/name) in the environment's account and region, passed as PARAMETER_STORE. The action's role may "
+        "read exactly these (and decrypt them through the service).")
+    inputs: list[ArtifactName] = Field(
+        default_factory=lambda: ["source"], min_length=1, max_length=5,
+        description="Artifacts the action reads, the first being its working directory: source (the primary "
+        "source), an additional source by name, build (after Build), update (after UpdateService: "
+        "imagedefinitions.json).")
+    needs_image: bool = Field(
+        default=False, description="Pass the image URI the Build action pushed as IMAGE_URI (stages after Build "
+        "only).")
+    run_order: int = Field(
+        default=1, ge=1, le=999, description="Actions of a stage with the same run_order run in parallel; lower "
+        "run_order runs first.")
+    policy_statements: list[PolicyStatement] = Field(
+        default_factory=list, max_length=20,
+        description="Extra IAM statements for this action's role (what its commands call, e.g. "
+        "cloudfront:CreateInvalidation on one distribution).")
+
+
+class Stage(_Model):
+    """A custom pipeline stage, inserted after a built-in stage. The built-in order is Source, Build,
+    [Approval], UpdateService, Deploy; UpdateService already points the ECS service at the new task
+    definition, so work that must finish before the new version serves belongs after Build or Approval."""
+
+    name: StageName = Field(
+        description="Stage name (a letter, then up to 30 letters or digits), unique in the pipeline and not a "
+        "built-in stage name (Source, Build, Approval, UpdateService, Deploy).")
+    after: StageAnchor = Field(
+        description="The built-in stage this stage follows: Source, Build, Approval (only with "
+        "deploy.approval), UpdateService or Deploy. Stages with the same `after` run in list order.")
+    actions: list[StageAction] = Field(min_length=1, max_length=50, description="The stage's actions.")
+
+
 SECTION_MODELS = {
     "source": Source,
     "build": Build,
@@ -210,6 +316,9 @@ class ServiceConfig(_Model):
     service: Service = Field(description=Service.__doc__)
     deploy: Deploy = Field(default_factory=Deploy, description=Deploy.__doc__)
     notifications: Notifications = Field(default_factory=Notifications, description=Notifications.__doc__)
+    stages: list[Stage] = Field(
+        default_factory=list, max_length=40,
+        description="Custom pipeline stages, each inserted after a built-in stage (see Stage).")
     environment: Environment = Field(description="The environment this configuration is for (from `environments`).")
 
     @property

@@ -18,6 +18,18 @@ GH = {"provider": "github-token", "connection_arn": None, "trigger_paths": None,
       "token_secret": {"id": "cicd/github-token", "key": "token"}}
 
 STACKS = "@stacks"  # the stack list (account, region, names) rather than a file
+PROBE = "arn:aws:sns:ap-northeast-1:222222222222:probe"
+
+
+def _stage(stage: dict | None = None, **action) -> dict:
+    """A `stages` patch: one stage (after Build unless `stage` says otherwise) with one action."""
+    return {"stages": [{"name": "Check", "after": "Build", **(stage or {}),
+                        "actions": [{"name": "Run", "commands": ["make check"], **action}]}]}
+
+
+def _statement(**fields) -> dict:
+    return _stage(policy_statements=[{"Effect": "Allow", "Action": "sns:Publish", "Resource": PROBE, **fields}])
+
 
 # field path -> (patch merged into the baseline, file that must change, text that must appear in it)
 EFFECTS: dict[str, tuple[dict, str, str]] = {
@@ -81,6 +93,35 @@ EFFECTS: dict[str, tuple[dict, str, str]] = {
                                 "codepipeline-status-notification.yml", "arn:aws:sns:ap-northeast-1:222222222222:alerts"),
     "notifications.slack_webhook_secret": ({"notifications": {"slack_webhook_secret": "chatops/slack-webhook"}},
                                            "codepipeline-status-notification.yml", "chatops/slack-webhook"),
+    "stages": (_stage(), "codepipeline.yml", "StageCheckRunProject"),
+    "stages.name": (_stage({"name": "Audit"}), "codepipeline.yml", "- Name: Audit"),
+    "stages.after": (_stage({"after": "Deploy"}), "codepipeline.yml", "Deploy -> Check"),
+    "stages.actions": ({"stages": [{"name": "Check", "after": "Build", "actions": [
+        {"name": "Run", "commands": ["make check"]}, {"name": "Lint", "commands": ["make lint"]}]}]},
+        "codepipeline.yml", "StageCheckLintProject"),
+    "stages.actions.name": (_stage(name="Probe"), "codepipeline.yml", "StageCheckProbeProject"),
+    "stages.actions.commands": (_stage(commands=["make smoke-test-42"]), "Check-Run.buildspec.yml", "smoke-test-42"),
+    "stages.actions.image": (_stage(image="aws/codebuild/amazonlinux2-x86_64-standard:5.0"), "codepipeline.yml",
+                             "amazonlinux2-x86_64-standard:5.0"),
+    "stages.actions.compute_type": (_stage(compute_type="BUILD_GENERAL1_2XLARGE"), "codepipeline.yml",
+                                    "BUILD_GENERAL1_2XLARGE"),
+    "stages.actions.timeout_minutes": (_stage(timeout_minutes=123), "codepipeline.yml", "TimeoutInMinutes: 123"),
+    "stages.actions.environment": (_stage(environment={"PROBE_LEVEL": "deep"}), "codepipeline.yml", "PROBE_LEVEL"),
+    "stages.actions.secrets": (_stage(secrets={"PROBE_KEY": SM.replace("news/other", "news/probe")}),
+                               "codepipeline.yml", "news/probe-QwErTy"),
+    "stages.actions.inputs": (_stage(inputs=["config", "source"]), "codepipeline.yml", "PrimarySource: config"),
+    "stages.actions.needs_image": (_stage(needs_image=True), "codepipeline.yml",
+                                   'PLAINTEXT"},{"name":"IMAGE_URI"'),
+    "stages.actions.run_order": (_stage(run_order=7), "codepipeline.yml", "RunOrder: 7"),
+    "stages.actions.policy_statements": (_statement(), "codepipeline.yml", "sns:Publish"),
+    "stages.actions.policy_statements.Sid": (_statement(Sid="ProbeTopic"), "codepipeline.yml", "Sid: ProbeTopic"),
+    "stages.actions.policy_statements.Effect": (_statement(Effect="Deny"), "codepipeline.yml", "Effect: Deny"),
+    "stages.actions.policy_statements.Action": (_statement(Action=["sns:GetTopicAttributes"]), "codepipeline.yml",
+                                                "sns:GetTopicAttributes"),
+    "stages.actions.policy_statements.Resource": (_statement(Resource=PROBE + "-topic"), "codepipeline.yml",
+                                                  "probe-topic"),
+    "stages.actions.policy_statements.Condition": (_statement(Condition={"StringEquals": {
+        "aws:RequestedRegion": "ap-northeast-1"}}), "codepipeline.yml", "aws:RequestedRegion"),
     "environment.name": ({"environment": {"name": "live"}}, "codepipeline.yml", "news-web-live"),
     # account and region place the stacks (templates use AWS::AccountId / AWS::Region)
     "environment.account": ({"environment": {"account": "333333333333"}, "source": {"connection_arn": ARN.replace(

@@ -1,4 +1,5 @@
-"""The pipeline stack `<name>-<env>-pipeline`: Source -> Build -> [Approval] -> UpdateService -> Deploy.
+"""The pipeline stack `<name>-<env>-pipeline`: Source -> Build -> [Approval] -> UpdateService -> Deploy,
+with the spec's own stages inserted where they say (render/stages.py).
 
 Pure: `render_pipeline(c)` returns the template as insertion-ordered dicts; the caller dumps it
 with `cfn.render_template`.
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from .. import naming
 from ..triggers import count_triggers
 from . import cfn, codebuild, iam, sources
+from . import stages as custom_stages
 from .service_files import BUILD_NAMESPACE, IMAGE_VARIABLE
 
 if TYPE_CHECKING:
@@ -97,7 +99,8 @@ def _pipeline_role(c: "ServiceConfig", source_statements: tuple[dict, ...]) -> d
         *iam.artifact_statements(),
         *source_statements,
         cfn.allow(["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
-                  [cfn.getatt(codebuild.BUILD_PROJECT, "Arn"), cfn.getatt(codebuild.UPDATE_PROJECT, "Arn")],
+                  [cfn.getatt(p, "Arn") for p in (codebuild.BUILD_PROJECT, codebuild.UPDATE_PROJECT,
+                                                  *custom_stages.project_ids(c))],
                   sid="RunProjects"),
         *_ecs_deploy_statements(c),
     ]
@@ -157,7 +160,7 @@ def _stages(c: "ServiceConfig", src: sources.SourceStage) -> list[dict]:
         "InputArtifacts": [{"Name": UPDATE_ARTIFACT}],
         "RunOrder": 1,
     }]})
-    return stages
+    return custom_stages.insert_stages(c, stages)  # the spec's own stages, after the stage each names
 
 
 def _pipeline(c: "ServiceConfig", src: sources.SourceStage) -> dict:
@@ -186,6 +189,7 @@ def render_pipeline(c: "ServiceConfig") -> dict:
     if repository_id:
         resources[REPOSITORY] = _repository(c)
     resources.update(codebuild.render_projects(c, repository_id))
+    resources.update(custom_stages.render_resources(c))
     resources[PIPELINE_ROLE] = _pipeline_role(c, src.statements)
     resources[PIPELINE] = _pipeline(c, src)
     for rid, res in src.resources:
@@ -200,7 +204,7 @@ def render_pipeline(c: "ServiceConfig") -> dict:
     if repository_id:
         outputs["RepositoryUri"] = {"Description": "ECR repository URI",
                                     "Value": cfn.getatt(REPOSITORY, "RepositoryUri")}
-    stages = " -> ".join(s for s in STAGES if s != "Approval" or c.deploy.approval)
+    stages = " -> ".join(custom_stages.stage_order(c))
     return cfn.template(stack_description(c, f"shipspec pipeline for {c.name} ({c.environment.name}): {stages} to "
                                               f"ECS service {c.service.cluster}/{c.ecs_service_name}"),
                         resources, outputs)
