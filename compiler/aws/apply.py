@@ -198,6 +198,8 @@ def follow(ctx: RunContext, cfn, si: StackInput, after_event: str | None) -> cs.
             ctx.progress(si.name, len(done), total)
         state = cs.describe_stack(cfn, si.name)
         if not state.busy:
+            if state.status in SUCCESS:
+                ctx.progress(si.name, total, total)
             return state
         if time.monotonic() > deadline:
             raise cs.ChangeSetError(f"still {state.status} after {int(ctx.timing.apply_timeout)} s; CloudFormation "
