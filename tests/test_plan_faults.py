@@ -276,3 +276,17 @@ def test_ctrl_c_says_what_was_left_where(emu):
     assert "interrupted. Left behind:" in r.err
     assert "shipspec-bootstrap (111111111111/ap-northeast-1): change set shipspec-" in r.err
     assert "REVIEW_IN_PROGRESS shell" in r.err
+
+
+def test_first_failure_is_of_this_operation(emu):
+    cfn = emu.client("cloudformation", STG)
+    cfn.create_stack(StackName="s", TemplateBody='{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}')
+    stack = emu.backend(STG).get_stack("s")
+    add_event(stack, "Q", "AWS::SQS::Queue", "UPDATE_FAILED", "an old failure")
+    marker = changesets.latest_event_id(cfn, "s")
+    add_event(stack, "Q", "AWS::SQS::Queue", "UPDATE_IN_PROGRESS")
+    add_event(stack, "Q", "AWS::SQS::Queue", "UPDATE_FAILED", "this update's failure")
+    add_event(stack, "Q", "AWS::SQS::Queue", "UPDATE_FAILED", "Resource update cancelled")
+    assert changesets.first_failure(cfn, "s", marker) == ("Q", "AWS::SQS::Queue", "UPDATE_FAILED",
+                                                         "this update's failure")
+    assert changesets.first_failure(cfn, "s")[3] == "an old failure"

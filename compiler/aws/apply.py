@@ -106,15 +106,15 @@ def _apply(ctx: RunContext, si: StackInput, plan: StackPlan, opts: ApplyOptions)
         return ApplyResult(si.key, si.label, "no-change", "up to date", notes)
     assert plan.change_set is not None
     if ctx.emulated:
-        final = _emulator_execute(ctx, cfn, si, plan, opts)
+        final, before = _emulator_execute(ctx, cfn, si, plan, opts)
     else:
-        final = _execute(ctx, cfn, si, plan, opts)
+        final, before = _execute(ctx, cfn, si, plan, opts)
     if final.status in SUCCESS:
         ctx.ledger.clear(si.label)
         if ctx.emulated:
             notes += unmodelled_resources(cfn, si)
         return ApplyResult(si.key, si.label, "applied", final.status.lower().replace("_", " "), notes)
-    return ApplyResult(si.key, si.label, "error", _failure_message(cfn, si, final), notes)
+    return ApplyResult(si.key, si.label, "error", _failure_message(cfn, si, final, before), notes)
 
 
 def _discard(ctx: RunContext, cfn, si: StackInput, plan: StackPlan) -> None:
@@ -125,7 +125,9 @@ def _discard(ctx: RunContext, cfn, si: StackInput, plan: StackPlan) -> None:
     ctx.ledger.clear(si.label)
 
 
-def _execute(ctx: RunContext, cfn, si: StackInput, plan: StackPlan, opts: ApplyOptions) -> cs.StackState:
+def _execute(ctx: RunContext, cfn, si: StackInput, plan: StackPlan,
+             opts: ApplyOptions) -> tuple[cs.StackState, str | None]:
+    """Execute the reviewed change set; (final state, the last event before it)."""
     ref = plan.change_set
     before = None if ref.type == "CREATE" else cs.latest_event_id(cfn, si.name)
     if ref.type == "UPDATE":
@@ -148,10 +150,11 @@ def _execute(ctx: RunContext, cfn, si: StackInput, plan: StackPlan, opts: ApplyO
         cfn.set_stack_policy(StackName=si.name, StackPolicyBody=stack_policy())
     elif final.exists and ref.type == "UPDATE":
         cfn.set_stack_policy(StackName=si.name, StackPolicyBody=stack_policy())
-    return final
+    return final, before
 
 
-def _emulator_execute(ctx: RunContext, cfn, si: StackInput, plan: StackPlan, opts: ApplyOptions) -> cs.StackState:
+def _emulator_execute(ctx: RunContext, cfn, si: StackInput, plan: StackPlan,
+                      opts: ApplyOptions) -> tuple[cs.StackState, str | None]:
     ref = plan.change_set
     from .emulator import adapt
 
@@ -176,7 +179,7 @@ def _emulator_execute(ctx: RunContext, cfn, si: StackInput, plan: StackPlan, opt
     final = follow(ctx, cfn, si, before)
     if ref.type == "UPDATE":
         cfn.set_stack_policy(StackName=si.name, StackPolicyBody=stack_policy())
-    return final
+    return final, before
 
 
 def follow(ctx: RunContext, cfn, si: StackInput, after_event: str | None) -> cs.StackState:
@@ -207,8 +210,9 @@ def follow(ctx: RunContext, cfn, si: StackInput, after_event: str | None) -> cs.
         ctx.sleep()
 
 
-def _failure_message(cfn, si: StackInput, final: cs.StackState) -> str:
-    failure = cs.first_failure(cfn, si.name)
+def _failure_message(cfn, si: StackInput, final: cs.StackState, before: str | None) -> str:
+    """The first `*_FAILED` event of this operation (not of earlier ones, nor the rollback cascade)."""
+    failure = cs.first_failure(cfn, si.name, before)
     where = f"{failure[2]} {failure[0]} ({failure[1]}): {failure[3]}" if failure else "no *_FAILED event found"
     return f"{where}; the stack is now {final.status or 'gone'}"
 

@@ -76,6 +76,7 @@ def run_apply(args, console, kinds=("bootstrap", "pipeline", "notification")) ->
         plan = build_plan(ctx, selection, jobs, orphans=tuple(kinds) != ("bootstrap",))
     except Cancelled:
         return interrupted(ctx, console)
+    discard(ctx, inputs, plan.errors)  # failed change sets are of no use to apply
     console.print(report_plan.text(plan).rstrip("\n"))
     problems = refusals(plan, planned, plan_path, allow)
     if problems:
