@@ -215,3 +215,22 @@ def test_deferred_stack_that_differs_from_the_plan_is_not_applied(emu, tmp_path,
     assert "photo-thumbs-stg-pipeline (111111111111/ap-northeast-1): the change set made now differs" in r.out
     assert "SKIPPED    photo-thumbs-stg-notification" in r.out
     assert set(emu.stacks(STG)) == {"shipspec-bootstrap"}
+
+
+def test_changed_since_plans_only_what_changed(emu):
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=emu.root, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "services")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "specs")
+    head = git("rev-parse", "HEAD")
+    emu.edit("news-web", "keep_images: 30", "keep_images: 31")
+    doc, r = plan_json(emu, "--changed-since", "HEAD")
+    assert r.status == 0, r.err
+    assert doc["base"] == head and doc["head"] == head
+    assert {(s["service"], s["environment"]) for s in doc["stacks"] if s["service"]} == {
+        ("news-web", "stg"), ("news-web", "prod")}
+    assert sum(1 for s in doc["stacks"] if s["kind"] == "bootstrap") == 2
