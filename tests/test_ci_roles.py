@@ -98,7 +98,11 @@ def test_least_privilege(logical):
 def test_deploy_role_manages_only_tagged_roles():
     deploy = {st["Sid"]: st for st in statements(hub()["DeployRole"])}
     assert deploy["CreateTaggedRoles"]["Condition"] == {"Null": {"aws:RequestTag/shipspec:service": "false"}}
-    assert "iam:PassRole" in deploy["ManageShipspecRoles"]["Action"]
+    assert deploy["PassShipspecRoles"]["Action"] == ["iam:PassRole"]
+    assert deploy["PassShipspecRoles"]["Condition"] == {
+        "Null": {"aws:ResourceTag/shipspec:service": "false"},
+        "StringEquals": {"iam:PassedToService": ["codebuild.amazonaws.com", "codepipeline.amazonaws.com",
+                                                 "events.amazonaws.com", "lambda.amazonaws.com"]}}
     assert deploy["ManageShipspecRoles"]["Condition"] == {"Null": {"aws:ResourceTag/shipspec:service": "false"}}
     secret = deploy["ResolveTokenSecrets"]["Resource"]
     assert secret == [{"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:"

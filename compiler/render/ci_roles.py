@@ -73,6 +73,26 @@ PROVISION = {
 }
 
 
+# The services the templates' roles are passed to: pipelines, CodeBuild projects, the notification
+# function and EventBridge rule targets.
+PASSED_TO = ("codebuild.amazonaws.com", "codepipeline.amazonaws.com", "events.amazonaws.com",
+             "lambda.amazonaws.com")
+# `shipspec lint` rules these roles are exempt from, with why (compiler/lint, docs/security.md).
+SUPPRESS_ALWAYS = {
+    "SS104": "Assumed by GitHub Actions (OIDC) or the hub account's role of the same name, not by an AWS service.",
+}
+SUPPRESS_DEPLOY = {
+    "SS102": "Resource * only for cloudformation:DescribeStacks without a stack name (orphan listing) and "
+             "kms:CreateKey (no key exists yet): IAM offers nothing narrower for either.",
+    "SS103": "CloudFormation names the templates' roles: PassRole is limited to roles tagged shipspec:service "
+             "and to the four services that use them (iam:PassedToService).",
+}
+SUPPRESS_PLAN = {
+    "SS102": "Resource * only for cloudformation:DescribeStacks without a stack name (orphan listing): "
+             "IAM offers nothing narrower.",
+}
+
+
 def _account_arn(service: str, resource: str, region: str = "*") -> dict:
     return cfn.sub(f"arn:${{AWS::Partition}}:{service}:{region}:${{AWS::AccountId}}:{resource}")
 
@@ -133,9 +153,12 @@ def _provision() -> list[dict]:
     out += [
         cfn.allow(["iam:CreateRole", "iam:TagRole"], cfn.sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"),
                   "CreateTaggedRoles", {"Null": {f"aws:RequestTag/{SERVICE_TAG}": "false"}}),
-        cfn.allow(["iam:DeleteRole", "iam:DeleteRolePolicy", "iam:GetRole", "iam:GetRolePolicy", "iam:PassRole",
+        cfn.allow(["iam:DeleteRole", "iam:DeleteRolePolicy", "iam:GetRole", "iam:GetRolePolicy",
                    "iam:PutRolePolicy", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRoleDescription"],
                   cfn.sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"), "ManageShipspecRoles", tagged),
+        # CloudFormation names the templates' roles, so they are known by their tag, not their ARN.
+        cfn.allow(["iam:PassRole"], cfn.sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"),
+                  "PassShipspecRoles", {**tagged, "StringEquals": {"iam:PassedToService": list(PASSED_TO)}}),
         # CreateKey acts on no existing key: IAM allows no narrower resource.
         cfn.allow(["kms:CreateKey"], "*", "CreateBootstrapKey"),
         cfn.allow(["kms:CreateAlias", "kms:CreateGrant", "kms:DeleteAlias", "kms:DescribeKey",
@@ -154,21 +177,30 @@ def _provision() -> list[dict]:
     return out
 
 
+def _secret_arns(name: str) -> list:
+    """A secret given by name, or by ARN (complete, or partial: without the random suffix)."""
+    # Secrets Manager appends 6 random characters to a secret's ARN.
+    if name.startswith("arn:"):
+        return [name, f"{name}-??????"]
+    return [_account_arn("secretsmanager", f"secret:{name}-??????")]
+
+
 def _secrets(names: list[str]) -> list[dict]:
     if not names:
         return []
-    # Secrets Manager appends 6 random characters to a secret's ARN.
-    return [cfn.allow(["secretsmanager:GetSecretValue"],
-                      [_account_arn("secretsmanager", f"secret:{n}-??????") for n in names], "ResolveTokenSecrets")]
+    return [cfn.allow(["secretsmanager:GetSecretValue"], [a for n in names for a in _secret_arns(n)],
+                      "ResolveTokenSecrets")]
 
 
-def _role(name: str, description: str, trust: dict, statements: list[dict]) -> dict:
-    return {"Type": "AWS::IAM::Role", "Properties": {
+def _role(name: str, description: str, trust: dict, statements: list[dict], suppress: dict[str, str]) -> dict:
+    properties = {
         "RoleName": name, "Description": description, "MaxSessionDuration": 3600,
         "AssumeRolePolicyDocument": trust,
         "Policies": [{"PolicyName": name, "PolicyDocument": cfn.policy(statements)}],
         "Tags": cfn.tag_list({BOOTSTRAP_TAG: "true"}),
-    }}
+    }
+    return {"Type": "AWS::IAM::Role", "Metadata": cfn.shipspec_suppressions({**SUPPRESS_ALWAYS, **suppress}),
+            "Properties": properties}
 
 
 def render_ci_roles(repo: str, *, branch: str = "main", environments: Iterable[str] = ("stg", "prod"),
@@ -195,13 +227,13 @@ def render_ci_roles(repo: str, *, branch: str = "main", environments: Iterable[s
         PLAN_ROLE, f"shipspec plan for {repo}: read stacks, make and delete change sets",
         _trust(repo, plan_subjects, hub_account, PLAN_ROLE),
         [cfn.allow(PLAN_CFN_ACTIONS, _stacks(), "ShipspecStacksPlan"),
-         *_common(PLAN_ROLE, targets, ("shipspec/templates",))])
+         *_common(PLAN_ROLE, targets, ("shipspec/templates",))], SUPPRESS_PLAN)
     resources["DeployRole"] = _role(
         DEPLOY_ROLE, f"shipspec apply for {repo} from the GitHub environments {', '.join(envs)}",
         _trust(repo, [f"environment:{e}" for e in envs], hub_account, DEPLOY_ROLE),
         [cfn.allow(DEPLOY_CFN_ACTIONS, _stacks(), "ShipspecStacksDeploy"),
          *_common(DEPLOY_ROLE, targets, ("shipspec/templates", "lambda")), *_provision(),
-         *_secrets(sorted(set(token_secrets)))])
+         *_secrets(sorted(set(token_secrets)))], SUPPRESS_DEPLOY)
     if oidc_provider:
         for name in ("PlanRole", "DeployRole"):
             resources[name]["DependsOn"] = "GitHubOidcProvider"
