@@ -94,9 +94,9 @@ def index_artifact(artifacts: list[Artifact], stacks: list[Stack]) -> Artifact:
 def compile_project(project, render: Callable[..., tuple[list[Artifact], list[Stack]]] | None = None) -> BuildOutput:
     """All artifacts and stacks for a validated Project, sorted by path/stack.
 
-    `render` stands in for `render_service` (same arguments, same result): the incremental
-    build (compiler/incremental.py) passes one that reuses unchanged services' files."""
-    render = render or render_service
+    `render` stands in for `render_service` (same arguments, same result); a project loaded
+    through compiler/incremental.py carries one (`renderer`) that reuses unchanged services' files."""
+    render = render or getattr(project, "renderer", None) or render_service
     artifacts, lambda_key = lambda_files()
     stacks: list[Stack] = []
     for s in project.services:

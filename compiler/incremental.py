@@ -24,9 +24,9 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
-from . import cache, checks, secrets_scan, validate
+from . import cache, checks, prerender, secrets_scan, validate
 from .build import render_service
 from .diagnostics import SpecError
 from .ir import Artifact, Stack
@@ -36,6 +36,13 @@ from .validate import DEFAULTS_FILE, Project, ServiceEnv, rel, spec_paths
 from .yamlsrc import MAX_BYTES, LDict, load_file
 
 NAMESPACE = "specs"
+
+
+@dataclass(frozen=True)
+class CachedProject(Project):
+    """A Project whose services `build.compile_project` renders through the session (reusing files)."""
+
+    renderer: Callable[..., tuple[list[Artifact], list[Stack]]] | None = field(default=None, compare=False, repr=False)
 
 
 class _Fallback(Exception):
@@ -60,13 +67,18 @@ class Session:
     store: cache.Store | None = None
     specs: dict[str, _Spec] = field(default_factory=dict)  # by display path
     dirty: set[str] = field(default_factory=set)
+    will_render: bool = False  # a build: render the specs validated in worker processes there too
+    jobs: int = 1
+    prefetched: dict[tuple[str, str], tuple[list[Artifact], list[Stack]]] = field(default_factory=dict)
+    prefetch_key: str = ""  # the lambda key the prefetched files were rendered with
     rendered: int = 0
     reused: int = 0
 
     @classmethod
-    def open(cls, root: Path, enabled: bool = True) -> "Session":
+    def open(cls, root: Path, enabled: bool = True, will_render: bool = False, jobs: int | None = None) -> "Session":
         enabled = enabled and not cache.disabled_by_env()
-        return cls(root, enabled, cache.Store(root, NAMESPACE) if enabled else None)
+        return cls(root, enabled, cache.Store(root, NAMESPACE) if enabled else None, will_render=will_render,
+                   jobs=prerender.default_jobs() if jobs is None else jobs)
 
     # --- validation ---------------------------------------------------------------------
 
@@ -108,15 +120,37 @@ class Session:
             services += self._from_entry(spec, defaults_tree)
         if misses:
             defaults = self._defaults(dpath, defaults_bytes, defaults_tree)
+            loaded = self._in_workers(misses, defaults_tree) if prerender.worth_it(len(misses), self.jobs) else None
             for spec in misses:
-                envs = validate._load_service(root, spec.path, defaults)
+                envs = loaded[spec.display] if loaded else validate._load_service(root, spec.path, defaults)
                 services += envs
                 if _same(spec.path, spec.raw) and _same(dpath, defaults_bytes):  # unchanged meanwhile
                     spec.entry = {"envs": {s.config.environment.name: s.config.model_dump_json() for s in envs}}
                     self.dirty.add(spec.display)
         if checks.check_fleet(services):
             raise _Fallback()
-        return Project(root, tuple(sorted(services, key=lambda s: s.key)), tuple(rel(root, p) for p in paths))
+        return CachedProject(root, tuple(sorted(services, key=lambda s: s.key)), tuple(rel(root, p) for p in paths),
+                             renderer=self.render)
+
+    def _in_workers(self, misses: list[_Spec], defaults_memo: list[LDict]) -> dict[str, list[ServiceEnv]]:
+        """Validate (and, for a build, render) the missed specs in worker processes."""
+        from .build import lambda_files
+
+        results = prerender.prerender(self.root, [m.path for m in misses], self.will_render, self.jobs)
+        if results is None:
+            raise _Fallback()
+        by_display = {m.display: m for m in misses}
+        if self.will_render:
+            self.prefetch_key = lambda_files()[1]
+        loaded: dict[str, list[ServiceEnv]] = {}
+        for display, envs in results:
+            spec = by_display[display]
+            loaded[display] = [ServiceEnv(c, _LazyTree(self, spec, c.environment.name, defaults_memo), display)
+                               for c, _files, _stacks in envs]
+            if self.will_render:
+                for c, files, stacks in envs:
+                    self.prefetched[(display, c.environment.name)] = (files, stacks)
+        return loaded
 
     def _defaults(self, dpath: Path, defaults_bytes: bytes | None, memo: list[LDict]) -> LDict:
         if memo:
@@ -150,7 +184,11 @@ class Session:
             if hit is not None:
                 self.reused += 1
                 return hit
-        files, stacks = render_service(config, spec_file, lambda_key)
+        pre = self.prefetched.pop((spec_file, env), None)
+        if pre is not None and lambda_key == self.prefetch_key:
+            files, stacks = pre
+        else:
+            files, stacks = render_service(config, spec_file, lambda_key)
         self.rendered += 1
         if spec is not None and spec.entry is not None and _REUSABLE:
             stacks_json = [_stack_json(s) for s in stacks]

@@ -201,3 +201,92 @@ def test_fingerprint_covers_every_compiler_file(tmp_path):
         target.write_bytes(original)
     (package / "render/new_module.py").write_text("X = 1\n")
     assert cache.fingerprint_of(package) != before
+
+
+def test_cold_build_in_worker_processes_writes_the_same_bytes(fleet, twin, monkeypatch):
+    from compiler import prerender
+    from compiler.writer import write_tree
+
+    monkeypatch.setattr(prerender, "MIN_SPECS", 2)
+    session = Session.open(fleet, will_render=True, jobs=2)
+    project = session.load_project()
+    assert len(session.prefetched) == len(project.services), "the workers did not render"
+    write_tree(fleet, compile_project(project, render=session.render).artifacts)
+    session.save()
+    assert not session.prefetched and session.rendered == len(project.services)
+    assert _tree(fleet) == twin(fleet)
+    assert [s.config for s in project.services] == [s.config for s in load_project(fleet).services]
+    assert project.services[0].where("build", "keep_images") == load_project(fleet).services[0].where(
+        "build", "keep_images")
+    assert _build(fleet).rendered == 0  # and the workers' results were cached
+
+
+def test_invalid_spec_in_a_worker_gives_the_uncached_diagnostics(fleet, monkeypatch):
+    from compiler import prerender
+
+    monkeypatch.setattr(prerender, "MIN_SPECS", 2)
+    bad = fleet / f"services/{service_name(5)}.yaml"
+    bad.write_text(bad.read_text().replace("cluster: media", "cluster: media\n  bogus: 1", 1))
+    session = Session.open(fleet, will_render=True, jobs=2)
+    with pytest.raises(SpecError) as cached:
+        session.load_project()
+    with pytest.raises(SpecError) as plain:
+        load_project(fleet)
+    assert cached.value.diagnostics == plain.value.diagnostics
+    assert any("bogus" in d.message for d in cached.value.diagnostics)
+
+
+# --- lint ----------------------------------------------------------------------------------
+
+def test_lint_cache_gives_the_same_findings_and_skips_unchanged_templates(tmp_path):
+    from compiler.ir import Artifact, BuildOutput, Stack
+    from compiler.lint.cache import NAMESPACE, lint_output_cached
+    from compiler.lint.engine import lint_output
+
+    root = tmp_path / "small"
+    write_fleet(root, 2)
+    # one template with findings among the real ones (fault injection: a broken template)
+    bad_path = "generated/bad-svc/prod/codepipeline.yml"
+    bad = ("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+           "    Properties:\n      Colour: blue\n")
+
+    def output():
+        out = compile_project(load_project(root))
+        return BuildOutput(out.artifacts + (Artifact(bad_path, bad.encode()),),
+                           out.stacks + (Stack("bad-svc-prod-pipeline", "pipeline", "111111111111", "eu-west-1",
+                                                bad_path, "bad-svc", "prod"),))
+
+    def lint(out):
+        store = cache.Store(root, NAMESPACE)
+        return lint_output_cached(out, root, jobs=1, store=store), store
+
+    first = output()
+    plain = lint_output(first, jobs=1)
+    cold, _ = lint(first)
+    assert cold.diagnostics == plain.diagnostics and any(d.code == "E3002" for d in cold.diagnostics)
+    assert (cold.templates, cold.buildspecs, cold.suppressions) == (plain.templates, plain.buildspecs,
+                                                                    plain.suppressions)
+    assert cold.rule_loads, "cfn-lint ran on the cold cache"
+
+    warm, store = lint(first)
+    assert (warm.diagnostics, warm.suppressions) == (plain.diagnostics, plain.suppressions)
+    assert warm.rule_loads == () and store.misses == 0, "a warm lint ran cfn-lint again"
+
+    touch_spec(root, 1, revision=3)
+    changed = output()
+    after, store = lint(changed)
+    assert after.diagnostics == lint_output(changed, jobs=1).diagnostics
+    pairs = len(load_project(root, [service_name(1)]).services)
+    # the changed service's two templates per environment and its buildspecs, nothing else
+    assert 0 < store.misses <= 4 * pairs, "more than the changed service was linted"
+
+
+def test_lint_cli_is_the_same_with_and_without_cache(tmp_path):
+    root = tmp_path / "one"
+    write_fleet(root, 1)
+    first = run_cli("lint", "-j", "1", root=root)
+    second = run_cli("lint", "-j", "1", root=root)
+    plain = run_cli("lint", "-j", "1", "--no-cache", root=root)
+    assert first.status == second.status == plain.status
+    assert first.out == second.out == plain.out and first.err == second.err == plain.err
+    assert (root / cache.CACHE_DIR / "lint").is_dir()

@@ -18,9 +18,9 @@ def run(args, console) -> int:
     from ..incremental import Session
     from ..writer import write_tree
 
-    session = Session.open(console.root, enabled=not args.no_cache)
+    session = Session.open(console.root, enabled=not args.no_cache, will_render=True)
     project = session.load_project()
-    output = compile_project(project, render=session.render)
+    output = compile_project(project)  # unchanged services' files come from the session
     diff = write_tree(console.root, output.artifacts)
     session.save()
     if diff.clean:

@@ -39,17 +39,25 @@ def configure(p) -> None:
                    help="cfn-lint worker processes (default: the number of CPUs)")
     p.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
                    help="time limit per template for cfn-lint (default: 60); a template over it is a finding")
+    p.add_argument("--no-cache", action="store_true",
+                   help="lint every template again, ignoring .shipspec/cache/ (same findings)")
 
 
 def run(args, console) -> int:
     from ..build import compile_project
     from ..cli import diagnostics_format
-    from ..lint.engine import lint_output
+    from ..incremental import Session
+    from ..lint.cache import lint_output_cached
     from ..lint.report import findings_text, summary
-    from ..validate import load_project
 
-    project = load_project(console.root, args.names)
-    report = lint_output(compile_project(project), jobs=args.jobs, timeout=args.timeout)
+    # Cached (compiler/incremental.py, compiler/lint/cache.py): unchanged specs are not validated,
+    # rendered or linted again; --no-cache gives the same findings the slow way.
+    session = Session.open(console.root, enabled=not args.no_cache, will_render=True)
+    project = session.load_project(args.names)
+    output = compile_project(project)
+    session.save()
+    report = lint_output_cached(output, console.root if session.enabled else None, jobs=args.jobs,
+                                timeout=args.timeout)
     text = findings_text(report, diagnostics_format(args))
     if text:
         console.print(text)
