@@ -52,12 +52,20 @@ def _walk(node: Any, path: tuple) -> Iterator[tuple[tuple, Any, Location | None]
 
 def _plain_maps(tree: LDict) -> Iterator[tuple[tuple, LDict]]:
     """The plain-value maps at top level and inside each environment override."""
+    return _maps(tree, PLAIN_MAPS)
+
+
+def _secret_maps(tree: LDict) -> Iterator[tuple[tuple, LDict]]:
+    return _maps(tree, (("service", "secrets"),))
+
+
+def _maps(tree: LDict, wanted: tuple[tuple[str, str], ...]) -> Iterator[tuple[tuple, LDict]]:
     scopes: list[tuple[tuple, Any]] = [((), tree)]
     envs = tree.get("environments")
     if isinstance(envs, LDict):
         scopes += [(("environments", e), v) for e, v in envs.items() if isinstance(v, LDict)]
     for prefix, scope in scopes:
-        for section, key in PLAIN_MAPS:
+        for section, key in wanted:
             sec = scope.get(section)
             value = sec.get(key) if isinstance(sec, LDict) else None
             if isinstance(value, LDict):
@@ -87,4 +95,12 @@ def scan(tree: LDict, file: str) -> list[Diagnostic]:
                 out.append(Diagnostic(where, f"'{name}' looks like a secret but is a plain value; move it to "
                                       "service.secrets as a Secrets Manager or SSM parameter ARN",
                                       dotted(path + (name,))))
+    for path, mapping in _secret_maps(tree):
+        for name in mapping:
+            if name.upper() in IAM_USER_KEYS:
+                out.append(Diagnostic(mapping.key_locs.get(name) or Location(file),
+                                      f"'{name}' passes IAM user keys to the container, even from a secret store; "
+                                      "a dedicated IAM user's long-lived keys are refused. Grant the permissions to "
+                                      "the ECS task role instead: the AWS SDKs pick up its temporary credentials "
+                                      "automatically", dotted(path + (name,))))
     return out

@@ -7,12 +7,15 @@ tree or the new one; an interrupted swap is repaired on the next run.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from .console import ShipspecError
 from .ir import Artifact
 
 GENERATED = "generated"
@@ -85,9 +88,41 @@ def recover(root: Path) -> None:
         shutil.rmtree(new)
 
 
+LOCK = ".shipspec/build.lock"
+LOCK_WAIT_SECONDS = 30.0
+
+
+@contextlib.contextmanager
+def build_lock(root: Path, wait: float = LOCK_WAIT_SECONDS):
+    """One writer of generated/ at a time: a second build waits, then gives up clearly."""
+    import fcntl
+
+    path = root / LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ShipspecError(f"another shipspec build is writing generated/ (lock {LOCK}); "
+                                        "wait for it to finish and run again") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def write_tree(root: Path, artifacts: Iterable[Artifact]) -> TreeDiff:
     """Make generated/ hold exactly `artifacts` (paths under generated/), atomically."""
-    artifacts = list(artifacts)
+    with build_lock(root):
+        return _write_tree(root, list(artifacts))
+
+
+def _write_tree(root: Path, artifacts: list[Artifact]) -> TreeDiff:
     diff = diff_tree(root, artifacts)
     if diff.clean:
         return diff

@@ -17,7 +17,7 @@ import yaml
 from .diagnostics import Diagnostic, Location, SpecError
 
 MAX_BYTES = 1_000_000
-MAX_NODES = 100_000
+MAX_NODES = 20_000  # a real spec has a few hundred nodes
 MAX_DEPTH = 64
 
 

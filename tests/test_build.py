@@ -157,3 +157,13 @@ def test_usage_errors_exit_2(example_repo, tmp_path):
 def test_validate_unknown_name_suggests(example_repo):
     result = run_cli("validate", "news-wbe", root=example_repo)
     assert result.status == 1 and "did you mean 'news-web'" in result.err
+
+
+def test_second_build_waits_for_the_first_then_gives_up_clearly(example_repo):
+    with writer.build_lock(example_repo):
+        with pytest.raises(Exception) as info:
+            with writer.build_lock(example_repo, wait=0.3):
+                pass
+    assert "another shipspec build" in str(info.value)
+    with writer.build_lock(example_repo, wait=0.3):  # released: free again
+        pass
