@@ -5,16 +5,20 @@ services/_defaults.yaml and the compiler fingerprint (compiler/cache.py). It hol
 validated configuration of each environment and, once built, the path and sha256 of every
 file rendered for it with its stacks. So:
 
-- validation of an unchanged spec is one read, one hash and `model_validate_json` of its
-  configurations; fleet-wide checks still run over every configuration, every time;
-- a service's files are reused only when every file under generated/ still hashes to what
-  was rendered (their bytes are read back from there); a hand edit, a deleted file or another
+- `validate.load_project` runs as always (unknown names, _defaults.yaml, fleet-wide checks over
+  every configuration, the diagnostics) with a per-spec loader that serves an unchanged spec
+  from its entry: one read, one hash, `model_validate_json` per environment. A changed spec goes
+  through `validate._load_service` as without the cache, so its diagnostics are exactly the
+  uncached ones; only specs that validated are stored, and an invalid _defaults.yaml turns the
+  cache off for the run;
+- the located tree of a cached service (for `ServiceEnv.where`) is parsed again on first use;
+- a service's files are reused only when every file under generated/ still hashes to what was
+  rendered (their bytes are read back from there); a hand edit, a deleted file or another
   lambda key renders the service again;
-- any problem at all (a missing name, an unreadable or invalid file, a fleet conflict) falls
-  back to `validate.load_project` without the cache, so diagnostics are exactly the uncached
-  ones. Only specs that validated are stored.
+- many missed specs (a cold build) are validated and rendered in worker processes
+  (compiler/prerender.py).
 
-The cache never changes output: `shipspec build --no-cache` writes the same bytes.
+The cache never changes output: `--no-cache` gives the same bytes and the same diagnostics.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import cache, checks, prerender, secrets_scan, validate
+from . import cache, prerender, secrets_scan, validate
 from .build import render_service
 from .diagnostics import SpecError
 from .ir import Artifact, Stack
@@ -45,10 +49,6 @@ class CachedProject(Project):
     renderer: Callable[..., tuple[list[Artifact], list[Stack]]] | None = field(default=None, compare=False, repr=False)
 
 
-class _Fallback(Exception):
-    """Something is off: let the uncached path produce the exact result or diagnostics."""
-
-
 @dataclass
 class _Spec:
     path: Path
@@ -56,6 +56,7 @@ class _Spec:
     raw: bytes
     key: str
     entry: dict | None = None  # {"envs": {env: config json}, "render": {env: {...}}}
+    loaded: list[tuple] | None = None  # (config, files, stacks) per environment, from a worker
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Session:
     dirty: set[str] = field(default_factory=set)
     will_render: bool = False  # a build: render the specs validated in worker processes there too
     jobs: int = 1
+    defaults_bytes: bytes | None = None
     prefetched: dict[tuple[str, str], tuple[list[Artifact], list[Stack]]] = field(default_factory=dict)
     prefetch_key: str = ""  # the lambda key the prefetched files were rendered with
     rendered: int = 0
@@ -85,93 +87,76 @@ class Session:
     def load_project(self, names: Iterable[str] = ()) -> Project:
         """Same result as `validate.load_project(root, names)`; SpecError the same way."""
         names = tuple(names)
-        if not self.enabled:
+        if not self.enabled or not self._scan(set(names)):
             return validate.load_project(self.root, names)
-        try:
-            return self._load(names)
-        except (_Fallback, SpecError):
-            self.specs.clear()
-            self.dirty.clear()
-            return validate.load_project(self.root, names)
+        project = validate.load_project(self.root, names, load_service=self._load_service)
+        fields = {f.name: getattr(project, f.name) for f in dataclasses.fields(Project)}
+        return CachedProject(**fields, renderer=self.render)
 
-    def _load(self, names: tuple[str, ...]) -> Project:
+    def _scan(self, wanted: set[str]) -> bool:
+        """Key and look up every spec; validate the misses in workers when there are many.
+        False when the cache cannot be used this time (an unreadable or invalid _defaults.yaml)."""
         root = self.root
-        paths = spec_paths(root)
-        wanted = set(names)
-        if wanted - {p.stem for p in paths}:
-            raise _Fallback()
         dpath = root / "services" / DEFAULTS_FILE
-        defaults_bytes = _read(dpath) if dpath.exists() else None
+        if dpath.exists():
+            self.defaults_bytes = _read(dpath)
+            try:
+                display = rel(root, dpath)
+                if self.defaults_bytes is None or secrets_scan.scan(load_file(dpath, display), display):
+                    return False
+            except SpecError:
+                return False
         fingerprint = cache.compiler_fingerprint()
-        services: list[ServiceEnv] = []
-        misses: list[_Spec] = []
-        defaults_tree: list[LDict] = []  # parsed on first need
-        for path in paths:
-            if wanted and path.stem not in wanted:
-                continue
+        misses = []
+        for path in spec_paths(root):
+            raw = _read(path) if not wanted or path.stem in wanted else None
+            if raw is None:
+                continue  # unreadable or too large: the uncached loader reports it
             display = rel(root, path)
-            raw = _read(path)
-            spec = _Spec(path, display, raw, cache.key(fingerprint, display, defaults_bytes, raw))
-            self.specs[display] = spec
+            spec = self.specs[display] = _Spec(path, display, raw, cache.key(fingerprint, display, self.defaults_bytes, raw))
             spec.entry = self.store.get(spec.key)
             if spec.entry is None:
                 misses.append(spec)
-                continue
-            services += self._from_entry(spec, defaults_tree)
-        if misses:
-            defaults = self._defaults(dpath, defaults_bytes, defaults_tree)
-            loaded = self._in_workers(misses, defaults_tree) if prerender.worth_it(len(misses), self.jobs) else None
-            for spec in misses:
-                envs = loaded[spec.display] if loaded else validate._load_service(root, spec.path, defaults)
-                services += envs
-                if _same(spec.path, spec.raw) and _same(dpath, defaults_bytes):  # unchanged meanwhile
-                    spec.entry = {"envs": {s.config.environment.name: s.config.model_dump_json() for s in envs}}
-                    self.dirty.add(spec.display)
-        if checks.check_fleet(services):
-            raise _Fallback()
-        return CachedProject(root, tuple(sorted(services, key=lambda s: s.key)), tuple(rel(root, p) for p in paths),
-                             renderer=self.render)
+        if prerender.worth_it(len(misses), self.jobs):
+            self._in_workers(misses)
+        return True
 
-    def _in_workers(self, misses: list[_Spec], defaults_memo: list[LDict]) -> dict[str, list[ServiceEnv]]:
-        """Validate (and, for a build, render) the missed specs in worker processes."""
+    def _in_workers(self, misses: list[_Spec]) -> None:
+        """Validate (and, for a build, render) the missed specs in worker processes; a spec a worker
+        could not do (an invalid one, say) is left to the serial loader."""
         from .build import lambda_files
 
         results = prerender.prerender(self.root, [m.path for m in misses], self.will_render, self.jobs)
-        if results is None:
-            raise _Fallback()
-        by_display = {m.display: m for m in misses}
         if self.will_render:
             self.prefetch_key = lambda_files()[1]
-        loaded: dict[str, list[ServiceEnv]] = {}
-        for display, envs in results:
-            spec = by_display[display]
-            loaded[display] = [ServiceEnv(c, _LazyTree(self, spec, c.environment.name, defaults_memo), display)
-                               for c, _files, _stacks in envs]
-            if self.will_render:
-                for c, files, stacks in envs:
-                    self.prefetched[(display, c.environment.name)] = (files, stacks)
-        return loaded
+        by_display = {m.display: m for m in misses}
+        for display, envs in results or ():
+            if display in by_display:
+                by_display[display].loaded = envs
 
-    def _defaults(self, dpath: Path, defaults_bytes: bytes | None, memo: list[LDict]) -> LDict:
-        if memo:
-            return memo[0]
-        defaults = LDict()
-        if defaults_bytes is not None:
-            display = rel(self.root, dpath)
-            defaults = load_file(dpath, display)
-            if secrets_scan.scan(defaults, display):
-                raise _Fallback()
-        memo.append(defaults)
-        return defaults
-
-    def _from_entry(self, spec: _Spec, defaults_memo: list[LDict]) -> list[ServiceEnv]:
-        try:
-            envs = spec.entry["envs"]
-            configs = [ServiceConfig.model_validate_json(text) for text in envs.values()]
-        except Exception:  # a well-formed entry from an incompatible writer: treat as a miss
-            raise _Fallback()
-        return [ServiceEnv(c, _LazyTree(self, spec, c.environment.name, defaults_memo), spec.display)
-                for c in configs]
+    def _load_service(self, root: Path, path: Path, defaults: LDict) -> list[ServiceEnv]:
+        """`validate._load_service`, from the cache or a worker's result when there is one."""
+        display = rel(root, path)
+        spec = self.specs.get(display)
+        if spec is None:
+            return validate._load_service(root, path, defaults)
+        if spec.entry is not None:
+            try:
+                configs = [ServiceConfig.model_validate_json(text) for text in spec.entry["envs"].values()]
+                return [ServiceEnv(c, _LazyTree(spec, c.environment.name, defaults), display) for c in configs]
+            except Exception:  # an entry this compiler cannot read: a miss
+                spec.entry = None
+        if spec.loaded is not None:
+            envs = [ServiceEnv(c, _LazyTree(spec, c.environment.name, defaults), display) for c, _, _ in spec.loaded]
+            for c, files, stacks in spec.loaded:
+                self.prefetched[(display, c.environment.name)] = (files, stacks)
+        else:
+            envs = validate._load_service(root, path, defaults)
+        dpath = root / "services" / DEFAULTS_FILE
+        if _read(path) == spec.raw and (_read(dpath) if dpath.exists() else None) == self.defaults_bytes:
+            spec.entry = {"envs": {s.config.environment.name: s.config.model_dump_json() for s in envs}}
+            self.dirty.add(display)  # stored only if the whole project loads (save() after success)
+        return envs
 
     # --- rendering ----------------------------------------------------------------------
 
@@ -227,42 +212,27 @@ class Session:
         self.store.prune()
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path) -> bytes | None:
+    """The file's bytes; None if unreadable or over the spec size limit."""
     try:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_BYTES + 1)
     except OSError:
-        raise _Fallback() from None
-    if len(raw) > MAX_BYTES:
-        raise _Fallback()
-    return raw
-
-
-def _same(path: Path, expected: bytes | None) -> bool:
-    if expected is None:
-        return not path.exists()
-    try:
-        return _read(path) == expected
-    except _Fallback:
-        return False
+        return None
+    return raw if len(raw) <= MAX_BYTES else None
 
 
 class _LazyTree:
-    """Loads the located tree of a cached service on first use (diagnostics and reports only)."""
+    """Parses the located tree of a cached service on first use (diagnostics and reports only)."""
 
-    def __init__(self, session: Session, spec: _Spec, env: str, defaults_memo: list[LDict]):
-        self.session, self.spec, self.env, self.defaults_memo = session, spec, env, defaults_memo
+    def __init__(self, spec: _Spec, env: str, defaults: LDict):
+        self.spec, self.env, self.defaults = spec, env, defaults
 
     def __call__(self) -> LDict:
-        root = self.session.root
-        dpath = root / "services" / DEFAULTS_FILE
-        if not self.defaults_memo:
-            defaults = load_file(dpath, rel(root, dpath)) if dpath.exists() else LDict()
-            self.defaults_memo.append(defaults)
-        spec = load_file(self.spec.path, self.spec.display)
+        tree = load_file(self.spec.path, self.spec.display)
         overridable = validate.ENV_OVERRIDABLE
-        return merge(split_environment(self.defaults_memo[0], self.env, overridable),
-                     split_environment(spec, self.env, overridable))
+        return merge(split_environment(self.defaults, self.env, overridable),
+                     split_environment(tree, self.env, overridable))
 
 
 # Reused files are rebuilt as Artifact(path, bytes read back): only while that is all an Artifact is.

@@ -3,10 +3,10 @@
 Each spec is independent until the fleet-wide checks, so the specs the cache misses are split
 into chunks and each worker runs exactly what the serial path runs for a spec
 (`validate._load_service`, then `build.render_service` per environment) and sends back the
-configurations and rendered files. The caller (compiler/incremental.py) then runs the
-fleet-wide checks over everything, as always. Any failure in a worker (an invalid spec
-included) returns None: the caller falls back to the serial, uncached path for exact
-diagnostics.
+configurations and rendered files. The caller (compiler/incremental.py) then runs
+`validate.load_project` over everything as always, with the workers' results standing in for
+the specs they did; a spec a worker could not do (an invalid one, say) is loaded serially
+there, so its diagnostics are exactly the uncached ones.
 
 Workers are spawned (fresh interpreters: safe whatever threads the parent runs); start-up
 costs a few hundred milliseconds, so this only pays for itself from `MIN_SPECS` specs.
@@ -38,7 +38,8 @@ def worth_it(count: int, jobs: int) -> bool:
 
 
 def prerender(root: Path, paths: Sequence[Path], render: bool, jobs: int) -> Result | None:
-    """Validate (and render, when `render`) each spec in a pool; None if anything failed."""
+    """Validate (and render, when `render`) each spec in a pool. Specs that failed (invalid ones
+    included) are left out; None if the pool itself failed."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -48,9 +49,7 @@ def prerender(root: Path, paths: Sequence[Path], render: bool, jobs: int) -> Res
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             results = list(pool.map(_work, [str(root)] * len(parts), parts, [render] * len(parts)))
-    except Exception:  # a crashed or unstartable worker: the serial path will do it
-        return None
-    if any(r is None for r in results):
+    except Exception:  # a crashed or unstartable worker: the serial path will do it all
         return None
     return [item for chunk in results for item in chunk]
 
@@ -58,23 +57,26 @@ def prerender(root: Path, paths: Sequence[Path], render: bool, jobs: int) -> Res
 _DEFAULTS: dict = {}
 
 
-def _work(root: str, paths: list[str], render: bool) -> Result | None:
-    try:
-        from .build import lambda_files, render_service
-        from .validate import DEFAULTS_FILE, _load_service, rel
-        from .yamlsrc import LDict, load_file
+def _work(root: str, paths: list[str], render: bool) -> Result:
+    from .build import lambda_files, render_service
+    from .validate import DEFAULTS_FILE, _load_service, rel
+    from .yamlsrc import LDict, load_file
 
-        base = Path(root)
+    base = Path(root)
+    try:
         if root not in _DEFAULTS:
             dpath = base / "services" / DEFAULTS_FILE
             _DEFAULTS[root] = load_file(dpath, rel(base, dpath)) if dpath.exists() else LDict()
         lambda_key = lambda_files()[1] if render else ""
-        out: Result = []
-        for path in paths:
+    except Exception:
+        return []
+    out: Result = []
+    for path in paths:
+        try:
             envs = _load_service(base, Path(path), _DEFAULTS[root])
-            out.append((envs[0].file if envs else rel(base, Path(path)),
+            out.append((rel(base, Path(path)),
                         [(s.config, *(render_service(s.config, s.file, lambda_key) if render else ([], [])))
                          for s in envs]))
-        return out
-    except Exception:
-        return None
+        except Exception:  # an invalid spec: the serial loader reports it exactly
+            continue
+    return out

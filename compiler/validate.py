@@ -70,8 +70,13 @@ def rel(root: Path, path: Path) -> str:
         return path.as_posix()
 
 
-def load_project(root: Path, names: Iterable[str] = ()) -> Project:
-    """Load and validate every spec (or those named); raise SpecError with all problems."""
+def load_project(root: Path, names: Iterable[str] = (),
+                 load_service: "Callable[[Path, Path, LDict], list[ServiceEnv]] | None" = None) -> Project:
+    """Load and validate every spec (or those named); raise SpecError with all problems.
+
+    `load_service` stands in for `_load_service` (same arguments, same result or SpecError):
+    compiler/incremental.py passes one that serves unchanged specs from its cache."""
+    load_service = load_service or _load_service
     wanted = set(names)
     diags: list[Diagnostic] = []
     defaults: LDict = LDict()
@@ -93,7 +98,7 @@ def load_project(root: Path, names: Iterable[str] = ()) -> Project:
         if wanted and path.stem not in wanted:
             continue
         try:
-            services.extend(_load_service(root, path, defaults))
+            services.extend(load_service(root, path, defaults))
         except SpecError as exc:
             diags.extend(exc.diagnostics)
     diags.extend(checks.check_fleet(services))
