@@ -7,7 +7,6 @@ moto cannot produce rollbacks, failed change sets or throttling by itself: those
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from unittest import mock
 
@@ -233,22 +232,26 @@ def test_apply_failure_names_the_first_failed_resource(aws_mode, monkeypatch):
 
 
 def test_busy_stack_is_waited_for_then_applied(emu, monkeypatch):
+    from compiler.aws.runctx import RunContext
+
     assert emu.cli("bootstrap", "--local", "--yes", "--env", "stg").status == 0
     assert emu.cli("apply", "--local", "--yes", "photo-thumbs", "--env", "stg").status == 0
     emu.edit("photo-thumbs", "ecr_repository: media/photo-thumbs", "ecr_repository: media/photo-thumbs\n  keep_images: 12")
     stack = emu.backend(STG).get_stack("photo-thumbs-stg-pipeline")
     stack.status = "UPDATE_IN_PROGRESS"  # another apply's update (or a killed one's) is running
+    original, naps = RunContext.sleep, []
 
-    def finish():
-        time.sleep(0.6)
-        stack.status = "UPDATE_COMPLETE"
+    def sleep(self, seconds=None):  # the other update finishes after shipspec has waited a few polls
+        naps.append(stack.status)
+        if len(naps) == 3:
+            stack.status = "UPDATE_COMPLETE"
+        return original(self, seconds)
 
-    monkeypatch.setenv("SHIPSPEC_BUSY_TIMEOUT", "20")
-    t = threading.Thread(target=finish)
-    t.start()
-    r = emu.cli("apply", "--local", "--yes", "photo-thumbs", "--env", "stg")
-    t.join()
+    monkeypatch.setenv("SHIPSPEC_BUSY_TIMEOUT", "60")
+    with mock.patch.object(RunContext, "sleep", sleep):
+        r = emu.cli("apply", "--local", "--yes", "photo-thumbs", "--env", "stg")
     assert r.status == 0, r.out + r.err
+    assert naps[:3] == ["UPDATE_IN_PROGRESS"] * 3
     assert "UPDATE_IN_PROGRESS (another apply" in r.err and "waiting" in r.err
     assert "APPLIED    photo-thumbs-stg-pipeline" in r.out
 
