@@ -21,6 +21,7 @@ def service_tags(c: ServiceConfig) -> tuple[tuple[str, str], ...]:
 
 def render_service(c: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[list[Artifact], list[Stack]]:
     """Every file and stack of one service in one environment."""
+    from .ops.agent_config import agent_config_artifacts
     from .render import notification, pipeline, service_files, stages
 
     d = naming.service_dir(c)
@@ -39,6 +40,7 @@ def render_service(c: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[l
         # the inline buildspec of each custom stage action, for review
         *(Artifact(path, text.encode("utf-8")) for path, text in stages.buildspec_files(c)),
     ]
+    files += agent_config_artifacts(c)  # EC2 launch type only
     tags = service_tags(c)
     boot = naming.BOOTSTRAP_STACK
     out_stacks = [

@@ -147,7 +147,9 @@ def check_fleet(services: list["ServiceEnv"]) -> list[Diagnostic]:
         env = s.config.environment
         for kind, name, path in named_resources(s):
             owners[(env.account, env.region, kind, name)].append((s, path))
-    out = []
+    from .ops.agent_config import check_agent_config_conflicts
+
+    out = check_agent_config_conflicts(services)
     for (account, region, kind, name), users in sorted(owners.items(), key=lambda kv: kv[0]):
         if len(users) < 2:
             continue

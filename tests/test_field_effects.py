@@ -79,7 +79,29 @@ EFFECTS: dict[str, tuple[dict, str, str]] = {
     "service.cluster": ({"service": {"cluster": "media-blue"}}, "update_taskdefinition.sh", "media-blue"),
     "service.name": ({"service": {"name": "news-web-v2"}}, "codepipeline.yml", "news-web-v2"),
     "service.container": ({"service": {"container": "frontend"}}, "update_taskdefinition.sh", "frontend"),
-    "service.launch_type": ({"service": {"launch_type": "EC2"}}, "update_taskdefinition.sh", "EC2"),
+    "service.launch_type": ({"service": {"launch_type": "EC2"}}, "ecs-agent.config", "ECS_IMAGE_CLEANUP_INTERVAL"),
+    "service.ec2_agent_config.task_cleanup_wait": (
+        {"service": {"launch_type": "EC2", "ec2_agent_config": {"task_cleanup_wait": "45m"}}},
+        "ecs-agent.config", "ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION=45m"),
+    "service.ec2_agent_config.image_cleanup_interval": (
+        {"service": {"launch_type": "EC2", "ec2_agent_config": {"image_cleanup_interval": "2h"}}},
+        "ecs-agent.config", "ECS_IMAGE_CLEANUP_INTERVAL=2h"),
+    "service.ec2_agent_config.image_minimum_cleanup_age": (
+        {"service": {"launch_type": "EC2", "ec2_agent_config": {"image_minimum_cleanup_age": "3h"}}},
+        "ecs-agent.config", "ECS_IMAGE_MINIMUM_CLEANUP_AGE=3h"),
+    "service.ec2_agent_config.num_images_delete_per_cycle": (
+        {"service": {"launch_type": "EC2", "ec2_agent_config": {"num_images_delete_per_cycle": 9}}},
+        "ecs-agent.config", "ECS_NUM_IMAGES_DELETE_PER_CYCLE=9"),
+    "service.ec2_agent_config.disable_image_cleanup": (
+        {"service": {"launch_type": "EC2", "ec2_agent_config": {"disable_image_cleanup": True}}},
+        "ecs-agent.config", "ECS_DISABLE_IMAGE_CLEANUP=true"),
+    "service.ec2_agent_config.instance_tag_key": (
+        {"service": {"launch_type": "EC2", "ec2_agent_config": {"instance_tag_key": "ecs-pool"}}},
+        "codepipeline.yml", "tag:ecs-pool"),
+    "service.ec2_agent_config.instance_tag_value": (
+        {"service": {"launch_type": "EC2", "ec2_agent_config": {"instance_tag_value": "media-pool-b"}}},
+        "codepipeline.yml", "media-pool-b"),
+    "build.max_image_mb": ({"build": {"max_image_mb": 333}}, "buildspec.yml", "(333 MB)"),
     "service.environment": ({"service": {"environment": {"FEATURE_FLAGS": "beta"}}}, "update_taskdefinition.sh", "FEATURE_FLAGS"),
     "service.secrets": ({"service": {"secrets": {"DB_PASSWORD": SM}}}, "update_taskdefinition.sh", "news/other-QwErTy"),
     "service.cpu": ({"service": {"cpu": 4096}}, "update_taskdefinition.sh", "4096"),

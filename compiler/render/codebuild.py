@@ -76,6 +76,8 @@ def _build_statements(c: "ServiceConfig", repository_id: str | None) -> list[dic
         cfn.allow(["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
                    "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"],
                   iam.ecr_repository_arn(c, repository_id), sid="EcrPush"),
+        # the build reports the pushed image's size (build.max_image_mb)
+        cfn.allow(["ecr:DescribeImages"], iam.ecr_repository_arn(c, repository_id), sid="EcrImageSize"),
     ]
 
 

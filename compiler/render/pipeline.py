@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING
 
 from .. import naming
+from ..ops.agent_config import agent_config_resources
 from ..triggers import count_triggers
 from . import cfn, codebuild, iam, sources
 from . import stages as custom_stages
@@ -190,6 +191,7 @@ def render_pipeline(c: "ServiceConfig") -> dict:
         resources[REPOSITORY] = _repository(c)
     resources.update(codebuild.render_projects(c, repository_id))
     resources.update(custom_stages.render_resources(c))
+    resources.update(agent_config_resources(c))  # EC2 launch type only: ECS agent clean-up settings
     resources[PIPELINE_ROLE] = _pipeline_role(c, src.statements)
     resources[PIPELINE] = _pipeline(c, src)
     for rid, res in src.resources:

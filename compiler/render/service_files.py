@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 from .cfn import dump_yaml
 from .update_script import IMAGEDEFINITIONS, SCRIPT_NAME, render_update_script
 
+from ..ops.image_size import image_size_commands
+
 if TYPE_CHECKING:
     from ..models import ServiceConfig
 
@@ -96,6 +98,7 @@ def build_buildspec(c: "ServiceConfig") -> str:
                 docker_build_command(c),
                 f'docker push "${IMAGE_VARIABLE}"',
                 f'echo "Pushed ${IMAGE_VARIABLE}"',
+                *image_size_commands(c),
             ]},
         },
     }
