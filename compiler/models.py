@@ -212,7 +212,7 @@ class PolicyStatement(_Model):
     Effect: Literal["Allow", "Deny"] = Field(description="Allow or Deny.")
     Action: OneOrMany = Field(
         min_length=1, description="One IAM action or a list, e.g. cloudfront:CreateInvalidation. No wildcards "
-        "(\"*\", \"<service>:*\") in an Allow statement.")
+        "(`*`, `<service>:*`) in an Allow statement.")
     Resource: OneOrMany = Field(
         min_length=1, description="One ARN or a list. ${AWS::Partition}, ${AWS::Region}, ${AWS::AccountId} and "
         "${AWS::URLSuffix} are replaced by the environment's values; other ${...} (IAM policy variables such as "
@@ -228,13 +228,13 @@ class StageAction(_Model):
 
     name: StageName = Field(
         description="Action name (a letter, then up to 30 letters or digits), unique within the stage; the "
-        "CodeBuild project is <service>-<env>-<stage>-<action> in lowercase.")
+        "CodeBuild project is `<service>-<env>-<stage>-<action>` in lowercase.")
     commands: list[NonEmpty] = Field(
         min_length=1, max_length=100,
         description="Shell commands run in order by bash (the build phase of an inline buildspec, also written to "
-        "generated/<service>/<env>/stages/<Stage>-<Action>.buildspec.yml); the first failing command fails the "
+        "`generated/<service>/<env>/stages/<Stage>-<Action>.buildspec.yml`); the first failing command fails the "
         "action. They start in the first input artifact's directory; other inputs are in "
-        "$CODEBUILD_SRC_DIR_<name>. Built-in environment variables: PIPELINE_EXECUTION_ID "
+        "`$CODEBUILD_SRC_DIR_<name>`. Built-in environment variables: PIPELINE_EXECUTION_ID "
         "(#{codepipeline.PipelineExecutionId}), SOURCE_COMMIT_ID (#{SourceVariables.CommitId}; "
         "SOURCE_VERSION_ID, #{SourceVariables.VersionId}, for an s3 source) and, with needs_image, IMAGE_URI "
         "(#{BuildVariables.IMAGE_URI}). #{...} is not resolved inside commands: use these variables, or "
@@ -246,7 +246,7 @@ class StageAction(_Model):
     environment: dict[EnvVarName, str] = Field(
         default_factory=dict,
         description="Plain environment variables (never secrets). A value may use the pipeline variables "
-        "#{codepipeline.PipelineExecutionId}, #{SourceVariables.<output of the source provider>} and, after "
+        "#{codepipeline.PipelineExecutionId}, `#{SourceVariables.<output of the source provider>}` and, after "
         "Build, #{BuildVariables.IMAGE_URI}: the pipeline passes those values per execution; the others are "
         "set on the CodeBuild project. The built-in names and CODEBUILD_* are reserved.")
     secrets: dict[EnvVarName, str] = Field(

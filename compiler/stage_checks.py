@@ -44,6 +44,7 @@ def check_stages(s: "ServiceEnv") -> list[Diagnostic]:
     builtin = {b.lower(): b for b in ("Source", "Build", "Approval", "UpdateService", "Deploy")}
     seen: dict[str, int] = {}
     prefixes: dict[str, tuple] = {}
+    plans = iter(st.plans(c))  # one per action, in spec order
     for i, stage in enumerate(c.stages):
         path = ("stages", i)
         low = stage.name.lower()
@@ -71,11 +72,12 @@ def check_stages(s: "ServiceEnv") -> list[Diagnostic]:
                 out.add(apath + ("name",), f"stage '{stage.name}' action '{action.name}' would have the same "
                         f"resource names as stage '{other[0]}' action '{other[1]}' (Stage<stage><action>); rename one")
             prefixes.setdefault(prefix, (stage.name.lower(), action.name.lower()))
-            _check_action(out, c, stage, action, apath)
+            _check_action(out, c, next(plans), apath)
     return out.diags
 
 
-def _check_action(out: _Out, c, stage: "Stage", action: "StageAction", path: tuple) -> None:
+def _check_action(out: _Out, c, plan: st.ActionPlan, path: tuple) -> None:
+    stage, action = plan.stage, plan.action
     _check_inputs(out, c, stage, action, path)
     if action.needs_image and not st.has_run(c, stage.after, "Build"):
         out.add(path + ("needs_image",), f"needs_image: the image exists only after Build, but stage "
@@ -84,7 +86,6 @@ def _check_action(out: _Out, c, stage: "Stage", action: "StageAction", path: tup
     _check_commands(out, c, stage, action, path)
     _check_secrets(out, c, action, path)
     _check_statements(out, stage, action, path)
-    plan = next(p for p in st.plans(c) if p.stage is stage and p.action is action)
     size = len(st.environment_json(c, plan))
     if size > MAX_CONFIGURATION_VALUE:
         out.add(path + ("environment",), f"the action's EnvironmentVariables would be {size} characters; "
@@ -192,10 +193,16 @@ def _check_secrets(out: _Out, c, action: "StageAction", path: tuple) -> None:
 def _check_statements(out: _Out, stage: "Stage", action: "StageAction", path: tuple) -> None:
     from .lint.rules import REGISTRY, TemplateDoc, all_rules
 
+    sids: dict[str, int] = {}
     for k, statement in enumerate(action.policy_statements):
         if statement.Sid in st.ROLE_SIDS:
             out.add(path + ("policy_statements", k, "Sid"), f"Sid '{statement.Sid}' is used by the statements "
                     f"shipspec writes ({', '.join(st.ROLE_SIDS)}); choose another")
+        elif statement.Sid in sids:
+            out.add(path + ("policy_statements", k, "Sid"), f"duplicate Sid '{statement.Sid}' (also "
+                    f"policy_statements[{sids[statement.Sid]}]); IAM requires unique statement ids")
+        if statement.Sid:
+            sids.setdefault(statement.Sid, k)
         for field in ("Resource", "Condition"):
             for where, text in _texts(getattr(statement, field), path + ("policy_statements", k, field)):
                 for name in st.SUBSTITUTION_RE.findall(text):

@@ -460,6 +460,16 @@ CASES = [
            policy_statements:
              - {Effect: Allow, Action: s3:GetObject, Resource: "*"}""",
      '"*"', "stages[0].actions[0].policy_statements[0].Resource", 'Resource "*" for s3:GetObject'),
+    ("duplicate Sid", """
+     - name: Check
+       after: Deploy
+       actions:
+         - name: Unit
+           commands: [ls]
+           policy_statements:
+             - {Sid: Read, Effect: Allow, Action: s3:GetObject, Resource: "arn:aws:s3:::b/k"}
+             - {Sid: Read, Effect: Allow, Action: s3:ListBucket, Resource: "arn:aws:s3:::b"}""",
+     ("Read", 1), "stages[0].actions[0].policy_statements[1].Sid", "duplicate Sid 'Read' (also policy_statements[0])"),
     ("statement without Resource", """
      - name: Check
        after: Deploy
