@@ -77,7 +77,3 @@ def dependencies(inputs: Iterable[StackInput]) -> dict[StackKey, tuple[StackKey,
         acct, region, _ = i.key
         out[i.key] = tuple(k for k in ((acct, region, d) for d in i.stack.depends_on) if k in keys)
     return out
-
-
-def pairs_of(inputs: Iterable[StackInput]) -> list[Pair]:
-    return sorted({(i.stack.service, i.stack.environment) for i in inputs if i.stack.service})

@@ -212,6 +212,11 @@ class Sessions:
         if actual != account:
             how = (f"assumed role {s.role_arn}" if s.role_arn else
                    f"the ambient credentials ({arn or 'unknown identity'})")
+            if self.endpoint.emulated:
+                raise ShipspecError(
+                    f"account mismatch: {what} is account {account}, but the emulator answered as account {actual}; "
+                    "an emulator started with MOTO_ACCOUNT_ID serves one account only: restart it with "
+                    "`shipspec local down` and `shipspec local up`")
             raise ShipspecError(
                 f"account mismatch: {what} is account {account}, but {how} resolve to account {actual}; "
                 f"refusing to touch it. Use credentials for {account} (a profile, or "
