@@ -187,6 +187,7 @@ def agent_config_resources(c: "ServiceConfig") -> dict:
     return {
         DOCUMENT_ID: {"Type": "AWS::SSM::Document", "Properties": {
             "DocumentType": "Command",
+            "DocumentFormat": "JSON",  # the default, stated: the local emulator needs it spelled out
             "Content": ssm_document(c),
             "Tags": tag_list(dict(service_tags(c))),
         }},
