@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .diagnostics import Diagnostic, dotted
+from .models import BUILTIN_STAGES
 from .render import stages as st
 from .secrets_scan import secret_like_name
 
@@ -41,7 +42,7 @@ class _Out:
 def check_stages(s: "ServiceEnv") -> list[Diagnostic]:
     out = _Out(s)
     c = s.config
-    builtin = {b.lower(): b for b in ("Source", "Build", "Approval", "UpdateService", "Deploy")}
+    builtin = {b.lower(): b for b in BUILTIN_STAGES}
     seen: dict[str, int] = {}
     prefixes: dict[str, tuple] = {}
     plans = iter(st.plans(c))  # one per action, in spec order
@@ -67,11 +68,10 @@ def check_stages(s: "ServiceEnv") -> list[Diagnostic]:
                         f"actions[{actions[action.name.lower()]}]; names differing only in case count as the same)")
             actions.setdefault(action.name.lower(), j)
             prefix = st.logical_prefix(stage.name, action.name).lower()
-            if prefix in prefixes and prefixes[prefix] != (stage.name.lower(), action.name.lower()):
-                other = prefixes[prefix]
+            other = prefixes.setdefault(prefix, (i, stage.name, action.name))
+            if other[0] != i:  # within one stage, the duplicate action name is reported instead
                 out.add(apath + ("name",), f"stage '{stage.name}' action '{action.name}' would have the same "
-                        f"resource names as stage '{other[0]}' action '{other[1]}' (Stage<stage><action>); rename one")
-            prefixes.setdefault(prefix, (stage.name.lower(), action.name.lower()))
+                        f"resource names as stage '{other[1]}' action '{other[2]}' (Stage<stage><action>); rename one")
             _check_action(out, c, next(plans), apath)
     return out.diags
 

@@ -371,6 +371,14 @@ CASES = [
          - {name: Unit, commands: [ls]}
          - {name: unit, commands: [ls]}""",
      "unit", "stages[0].actions[1].name", "duplicate action name 'unit' in stage 'Check'"),
+    ("clashing resource names", """
+     - name: Ab
+       after: Source
+       actions: [{name: Cd, commands: [ls]}]
+     - name: AbC
+       after: Deploy
+       actions: [{name: d, commands: [ls]}]""",
+     ("d, commands", 1), "stages[1].actions[0].name", "would have the same resource names as stage 'Ab' action 'Cd'"),
     ("build input before Build", """
      - name: Check
        after: Source
