@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .. import naming
+from ..lint.pipeline_rules import SOURCE_VARIABLES
 from . import cfn, codebuild, iam, sources
 from .service_files import BUILD_NAMESPACE, IMAGE_VARIABLE, SOURCE_NAMESPACE
 
@@ -25,13 +26,11 @@ UPDATE_ARTIFACT = "update"
 STAGES_DIR = "stages"
 PSEUDO_PARAMETERS = ("AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::URLSuffix")
 SUBSTITUTION_RE = re.compile(r"\$\{([^}]*)\}")
-# Output variables of the source action by spec provider (CodePipeline action reference).
+# Output variables of the primary source action by spec provider: the table SS301 checks against.
 SOURCE_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "codestar": ("AuthorDate", "BranchName", "CommitId", "CommitMessage", "ConnectionArn", "FullRepositoryName"),
-    "github-token": ("AuthorDate", "BranchName", "CommitId", "CommitMessage", "CommitterDate", "CommitUrl",
-                     "RepositoryName"),
-    "codecommit": ("AuthorDate", "BranchName", "CommitId", "CommitMessage", "CommitterDate", "RepositoryName"),
-    "s3": ("ETag", "VersionId"),
+    provider: SOURCE_VARIABLES[action_provider] for provider, action_provider in (
+        ("codestar", "CodeStarSourceConnection"), ("github-token", "GitHub"), ("codecommit", "CodeCommit"),
+        ("s3", "S3"))
 }
 PIPELINE_NAMESPACE = "codepipeline"
 SECRET_ARN_RE = re.compile(r"^arn:(?P<partition>aws[a-z-]*):secretsmanager:(?P<region>[a-z0-9-]+):"
