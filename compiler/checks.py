@@ -136,6 +136,13 @@ def named_resources(s: "ServiceEnv") -> Iterable[tuple[str, str, tuple]]:
     if c.build.manage_repository:
         yield "ECR repository", c.build.ecr_repository, ("build", "ecr_repository")
     yield "CodePipeline pipeline", naming.pipeline_name(c), ("name",)
+    from .render import codebuild, stages  # names of CodeBuild projects (and their log groups)
+
+    for project in codebuild.project_names(c).values():
+        yield "CodeBuild project", project, ("name",)
+    positions = [(i, j) for i, stage in enumerate(c.stages) for j in range(len(stage.actions))]
+    for (i, j), plan in zip(positions, stages.plans(c)):  # plans() keeps stage/action order
+        yield "CodeBuild project", plan.project_name, ("stages", i, "actions", j, "name")
     for stack in naming.stack_names(c).values():
         yield "CloudFormation stack", stack, ("name",)
 
@@ -154,9 +161,9 @@ def check_fleet(services: list["ServiceEnv"]) -> list[Diagnostic]:
         if len(users) < 2:
             continue
         places = ", ".join(f"{u.config.name}/{u.config.environment.name} ({u.where(*p)})" for u, p in users)
+        fix = ("set build.manage_repository: false on all but one, or use distinct names" if kind == "ECR repository"
+               else "rename a service, environment, stage or action so the names differ")
         for u, path in users:
             out.append(Diagnostic(u.where(*path), f"{kind} '{name}' in account {account} region {region} "
-                                  f"would be created by more than one pipeline: {places}; set "
-                                  "build.manage_repository: false on all but one, or use distinct names",
-                                  dotted(path)))
+                                  f"would be created by more than one pipeline: {places}; {fix}", dotted(path)))
     return out

@@ -38,6 +38,8 @@ def file_model() -> type[BaseModel]:
     }
     for key, m in sections.items():
         env_fields[key] = (Optional[m], Field(default=None, description=f"Overrides of `{key}` for this environment."))
+    stages = ServiceConfig.model_fields["stages"]
+    env_fields["stages"] = (Optional[stages.annotation], Field(default=None, description=stages.description))
     env_model = create_model("EnvironmentSpec", __config__=ConfigDict(extra="forbid"),
                              __doc__="One environment: where it lives and what it overrides.", **env_fields)
     top: dict[str, Any] = {}
@@ -48,6 +50,7 @@ def file_model() -> type[BaseModel]:
                      Field(default=default, description=f.description))
     for key, m in SECTION_MODELS.items():
         top[key] = (Optional[sections[key]], Field(default=None, description=m.__doc__))
+    top["stages"] = (Optional[stages.annotation], Field(default=None, description=stages.description))
     top["environments"] = (
         Optional[dict[str, env_model]],  # type: ignore[valid-type]
         Field(default=None, description=f"Environments, by name ({ENV_RE}); at least one, here or in _defaults.yaml."),
