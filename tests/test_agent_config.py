@@ -231,7 +231,9 @@ def _write_specs(root: Path, interval_b: str) -> None:
 
 def test_services_sharing_a_cluster_must_agree(tmp_path):
     _write_specs(tmp_path, "45m")
-    diags = ac.check_agent_config_conflicts(load_project(tmp_path).services)
+    with pytest.raises(SpecError) as info:  # validation runs the check for the whole fleet
+        load_project(tmp_path)
+    diags = [d for d in info.value.diagnostics if "ec2_agent_config" in d.path]
     assert len(diags) == 2
     assert {d.location.file for d in diags} == {"services/svc-a.yaml", "services/svc-b.yaml"}
     assert all(d.path == "service.ec2_agent_config" and "shared" in d.message for d in diags)

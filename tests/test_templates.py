@@ -10,7 +10,7 @@ import pytest
 
 from compiler import naming
 from compiler.models import ServiceConfig
-from compiler.render import bootstrap, cfn, codebuild, notification, pipeline, service_files
+from compiler.render import bootstrap, cfn, codebuild, notification, pipeline, service_files, stages
 from compiler.render.iam import actions_of
 from compiler.triggers import count_triggers
 from compiler.validate import load_project
@@ -140,7 +140,8 @@ def imports_of(t: dict) -> set[str]:
 
 def test_stage_names_and_order(examples):
     for c in all_configs(examples):
-        names = [s["Name"] for s in stages_of(pipeline.render_pipeline(c))]
+        custom = {s.name for s in c.stages}  # custom stages are tested in test_stages.py
+        names = [s["Name"] for s in stages_of(pipeline.render_pipeline(c)) if s["Name"] not in custom]
         # Approval precedes UpdateService, which already points the service at the new revision.
         expected = ["Source", "Build"] + (["Approval"] if c.deploy.approval else []) + ["UpdateService", "Deploy"]
         assert names == expected, (c.name, c.environment.name)
@@ -223,7 +224,8 @@ def test_codebuild_projects(examples):
         assert env == service_files.build_project_environment(c)
         stage_projects = {a["Configuration"]["ProjectName"]["Ref"] for s in stages_of(t) for a in s["Actions"]
                           if a["ActionTypeId"]["Provider"] == "CodeBuild"}
-        assert stage_projects == {codebuild.BUILD_PROJECT, codebuild.UPDATE_PROJECT}
+        custom = {p.project_id for p in stages.plans(c)}
+        assert stage_projects == {codebuild.BUILD_PROJECT, codebuild.UPDATE_PROJECT} | custom
 
 
 def test_inline_and_repo_buildspecs_differ_only_where_they_should():
@@ -315,11 +317,14 @@ def test_iam_is_scoped_to_the_service_and_artifacts(examples):
         for _role, res in by_action["s3:PutObject"]:
             assert res["Fn::Sub"][0] == "${BucketArn}/*"
             assert res["Fn::Sub"][1]["BucketArn"] == {"Fn::ImportValue": naming.bootstrap_export("ArtifactBucketArn")}
-        for _role, res in by_action["kms:Decrypt"]:
-            assert res == {"Fn::ImportValue": naming.bootstrap_export("ArtifactKeyArn")}
+        custom_roles = {p.role_id for p in stages.plans(c)}  # their secrets' keys: see test_stages.py
+        for role, res in by_action["kms:Decrypt"]:
+            if role not in custom_roles:
+                assert res == {"Fn::ImportValue": naming.bootstrap_export("ArtifactKeyArn")}
         (pipeline_role, projects), = by_action["codebuild:StartBuild"]
         assert pipeline_role == pipeline.PIPELINE_ROLE
-        assert projects == [{"Fn::GetAtt": ["BuildProject", "Arn"]}, {"Fn::GetAtt": ["UpdateProject", "Arn"]}]
+        assert projects == [{"Fn::GetAtt": ["BuildProject", "Arn"]}, {"Fn::GetAtt": ["UpdateProject", "Arn"]}] + [
+            {"Fn::GetAtt": [p.project_id, "Arn"]} for p in stages.plans(c)]
         ((push_role, repo_arn),) = by_action["ecr:PutImage"]
         assert push_role == codebuild.BUILD_ROLE
         if c.build.manage_repository:
@@ -327,7 +332,8 @@ def test_iam_is_scoped_to_the_service_and_artifacts(examples):
         else:
             assert repo_arn["Fn::Sub"].endswith(f":repository/{c.build.ecr_repository}")
         for role, res in by_action["logs:PutLogEvents"]:
-            group = {codebuild.BUILD_ROLE: codebuild.BUILD_LOGS, codebuild.UPDATE_ROLE: codebuild.UPDATE_LOGS}[role]
+            group = {codebuild.BUILD_ROLE: codebuild.BUILD_LOGS, codebuild.UPDATE_ROLE: codebuild.UPDATE_LOGS,
+                     **{p.role_id: p.logs_id for p in stages.plans(c)}}[role]
             assert f"log-group:${{{group}}}:*" in res["Fn::Sub"]
         statements = [st for r in resources_of(t, "AWS::IAM::Role").values()
                       for pol in r["Properties"]["Policies"] for st in pol["PolicyDocument"]["Statement"]]

@@ -199,6 +199,7 @@ def agent_config_resources(c: "ServiceConfig") -> dict:
             "MaxConcurrency": "25%",
             "MaxErrors": "25%",
             "ComplianceSeverity": "MEDIUM",
+            "Tags": tag_list(dict(service_tags(c))),
         }},
     }
 
