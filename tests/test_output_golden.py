@@ -1,0 +1,34 @@
+"""Spec -> generated files, as golden files: tests/golden/output/<case>/services/ is the input,
+tests/golden/output/<case>/generated/ the expected output, byte for byte. The repository's own
+examples are a case too: their golden output is the committed generated/ (see test_build.py).
+Regenerate with `pytest --update-golden` and review the diff like any other change."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from compiler.build import compile_project
+from compiler.validate import load_project
+
+CASES = Path(__file__).parent / "golden" / "output"
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
+def test_output_case(case, update_golden):
+    root = CASES / case
+    output = compile_project(load_project(root))
+    got = {a.path: a.content for a in output.artifacts if not a.path.startswith("generated/_lambda/")}
+    expected_dir = root / "generated"
+    if update_golden:
+        shutil.rmtree(expected_dir, ignore_errors=True)
+        for path, content in got.items():
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+    expected = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(expected_dir.rglob("*")) if p.is_file()}
+    assert sorted(got) == sorted(expected)
+    for path in expected:
+        assert got[path] == expected[path], f"{case}: {path} differs from the golden file (review, then --update-golden)"
