@@ -32,3 +32,13 @@ def test_output_case(case, update_golden):
     assert sorted(got) == sorted(expected)
     for path in expected:
         assert got[path] == expected[path], f"{case}: {path} differs from the golden file (review, then --update-golden)"
+
+
+def test_golden_outputs_lint_clean():
+    """cfn-lint and our own rules find nothing in any golden case's templates and buildspecs."""
+    from compiler.lint.engine import lint_output
+
+    for case in sorted(p for p in CASES.iterdir() if p.is_dir()):
+        report = lint_output(compile_project(load_project(case)), jobs=1)
+        assert report.templates >= 3
+        assert report.diagnostics == (), f"{case.name}: " + "\n".join(d.render() for d in report.diagnostics)
