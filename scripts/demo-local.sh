@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The plan/apply loop end to end against a local AWS emulator (moto), on a scratch copy of the
 # specs so the repository's services/ is never touched:
-#   local up -> bootstrap -> plan (markdown) -> apply -> edit a spec -> plan again -> local down.
+#   local up -> bootstrap -> plan (markdown) -> apply -> seed demo ECS services -> status and doctor
+#   (a healthy service, then a broken one) -> edit a spec -> plan again -> local down.
+# `shipspec local seed` writes demo data into the emulator only (the emulator runs no pipeline and
+# no containers, so the ECS side of status/doctor is seeded).
 # Run from the repository root (`make demo` does). Needs shipspec on PATH (or python3 with the
 # package installed) and moto[server] (the `dev` or `local` extra).
 set -euo pipefail
@@ -48,6 +51,31 @@ ss plan --local --format markdown
 
 step "shipspec apply --local --yes"
 ss apply --local --yes
+
+step "shipspec local seed news-web --env stg (demo data: a healthy ECS service in the emulator)"
+ss local seed news-web --env stg
+
+step "shipspec status news-web --env stg --local"
+ss status news-web --env stg --local
+
+step "shipspec doctor news-web --env stg --local (healthy: exit 0)"
+ss doctor news-web --env stg --local
+
+step "shipspec local seed photo-thumbs --env stg --broken pull (its image tag is not in ECR)"
+ss local seed photo-thumbs --env stg --broken pull
+
+step "shipspec doctor photo-thumbs --env stg --local (finds the problem: exit 1)"
+doctor_out="$scratch/doctor-photo-thumbs.txt"
+if ! ss doctor photo-thumbs --env stg --local | tee "$doctor_out"; then
+  echo "doctor found the problem above (exit 1), as expected"
+else
+  echo "demo-local: doctor did not report the broken service" >&2
+  exit 1
+fi
+if ! grep -q 'PROBLEM image-not-found' "$doctor_out" || ! grep -q 'PROBLEM image-missing-in-ecr' "$doctor_out"; then
+  echo "demo-local: doctor did not name the missing image" >&2
+  exit 1
+fi
 
 step "edit the scratch copy of services/news-web.yaml: keep 50 images, a larger build machine"
 spec="$scratch/services/news-web.yaml"

@@ -1,6 +1,9 @@
 """Run a local AWS emulator (moto's server) for `--local`: `up` starts it on a free loopback
 port in the background and records it in .shipspec/local.json, `down` stops it, `status` says
-whether it answers. Everything is loopback-only and uses throw-away credentials."""
+whether it answers. Everything is loopback-only and uses throw-away credentials.
+`seed NAME --env ENV [--broken KIND]` creates demo data in the emulator only: the ECS cluster, task
+definition and service of that spec/env (healthy, or with stopped tasks failing for KIND), so that
+`status --local` and `doctor --local` have something to look at."""
 
 from __future__ import annotations
 
@@ -9,13 +12,55 @@ HELP = "start, stop or check the local AWS emulator used by --local"
 
 
 def configure(p) -> None:
-    p.add_argument("action", choices=("up", "down", "status"), help="up | down | status")
+    import argparse
+    from pathlib import Path
+
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(p))
+    parsers = {
+        "up": sub.add_parser("up", help="start the emulator (if it is not running)"),
+        "down": sub.add_parser("down", help="stop the emulator"),
+        "status": sub.add_parser("status", help="whether the emulator answers"),
+        "seed": sub.add_parser("seed", help="demo ECS data for NAME/ENV in the emulator (never AWS)",
+                               description="Create demo data in the local emulator only: the ECS cluster, image, "
+                               "task definition and service of NAME in ENV, so that `status --local` and "
+                               "`doctor --local` find it. Refuses unless `shipspec local up` is running."),
+    }
+    for sp in parsers.values():
+        sp.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    seed = parsers["seed"]
+    seed.add_argument("name", metavar="NAME", help="service name (services/NAME.yaml)")
+    seed.add_argument("--env", metavar="ENV", required=True, help="environment")
+    seed.add_argument("--broken", metavar="KIND", choices=_broken_kinds(),
+                      help="also make the service fail the way a known failure does, e.g. pull (image tag missing "
+                      "from ECR) or disk-full; one of: " + ", ".join(_broken_kinds()))
+
+
+def _broken_kinds() -> tuple[str, ...]:
+    from ..local_seed import broken_kinds
+
+    return broken_kinds()
+
+
+def _seed(args, console) -> int:
+    from .. import local_seed
+    from ._ops import aws_errors, service_config
+
+    config = service_config(console.root, args.name, args.env)
+    plan = local_seed.plan_seed(config, args.broken or "")
+    endpoint, clients = local_seed.emulator_clients(console.root, config)
+    with aws_errors(f"cannot seed {args.name} ({args.env}) in the local emulator"):
+        result = local_seed.seed(clients, plan, endpoint)
+    console.print(local_seed.report(plan, result))
+    return 0
 
 
 def run(args, console) -> int:
     from .. import localemu
 
     root = console.root
+    if args.action == "seed":
+        return _seed(args, console)
     if args.action == "up":
         state, started = localemu.up(root)
         verb = "started" if started else "already running"
