@@ -28,6 +28,7 @@ secrets), `log-config` leaves the log group uncreated.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 from dataclasses import dataclass
@@ -46,7 +47,6 @@ ClientFactory = Callable[[str], Any]
 
 BANNER = "DEMO DATA for the local emulator only (shipspec local seed): none of this exists in AWS"
 ALIASES = {"pull": "image-not-found"}
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 DESIRED = 1
 STOPPED_TASKS = 2
 DEFAULT_CPU, DEFAULT_MEMORY = 256, 512
@@ -144,8 +144,9 @@ def plan_seed(c: "ServiceConfig", broken: str = "") -> SeedPlan:
     wanted = (secret_to_create(v, env.account, env.region) for _, v in sorted(c.service.secrets.items()))
     ec2 = runs_on_ec2(c)
     return SeedPlan(
-        c.name, env.name, env.account, env.region, c.service.cluster, c.ecs_service_name, c.ecs_service_name,
-        c.container_name, c.service.launch_type, c.build.ecr_repository, demo_tag(c),
+        service=c.name, environment=env.name, account=env.account, region=env.region, cluster=c.service.cluster,
+        ecs_service=c.ecs_service_name, family=c.ecs_service_name, container=c.container_name,
+        launch_type=c.service.launch_type, repository=c.build.ecr_repository, tag=demo_tag(c),
         push_image=kind != "image-not-found", cpu=c.service.cpu or DEFAULT_CPU,
         memory=c.service.memory or DEFAULT_MEMORY, log_group=f"/ecs/{c.name}", create_log_group=kind != "log-config",
         variables=tuple(sorted(c.service.environment.items())), secrets=tuple(sorted(c.service.secrets.items())),
@@ -165,6 +166,20 @@ def stop_reason(kind: str, image: str) -> str:
     return re.sub(rf"\b{re.escape(m.group('tag'))}\b", tag, text)
 
 
+def loopback(url: str) -> bool:
+    """`url` is plain HTTP to this machine (localhost or a loopback address)."""
+    parsed = urlparse(url)
+    host = parsed.hostname or ""
+    if parsed.scheme != "http":
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def emulator_clients(root: Path, c: "ServiceConfig") -> tuple[str, ClientFactory]:
     """(endpoint, clients) for the environment's account and region in the local emulator; refuses
     unless the emulator recorded by `shipspec local up` answers on a loopback address."""
@@ -175,8 +190,7 @@ def emulator_clients(root: Path, c: "ServiceConfig") -> tuple[str, ClientFactory
         url = endpoint(root)
     except ShipspecError as exc:
         raise ShipspecError(f"local seed writes demo data into the local emulator only: {exc}") from None
-    parsed = urlparse(url)
-    if parsed.scheme != "http" or (parsed.hostname or "") not in LOOPBACK:
+    if not loopback(url):
         raise ShipspecError(f"refusing to seed: {STATE_FILE} names {url}, not a loopback address; local seed "
                             "writes only into the emulator started by `shipspec local up`")
     return url, client_factory(root, c, local=True)

@@ -15,7 +15,7 @@ def configure(p) -> None:
     import argparse
     from pathlib import Path
 
-    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(p))
+    sub = p.add_subparsers(dest="action", required=True, parser_class=type(p))
     parsers = {
         "up": sub.add_parser("up", help="start the emulator (if it is not running)"),
         "down": sub.add_parser("down", help="stop the emulator"),
