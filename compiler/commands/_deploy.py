@@ -12,6 +12,11 @@ from pathlib import Path
 from ..console import ShipspecError, UsageError
 
 
+def add_changed_since(p) -> None:
+    p.add_argument("--changed-since", metavar="REF",
+                   help="only services whose spec or generated output changed since REF (merge base)")
+
+
 def add_target(p: argparse.ArgumentParser, jobs: bool = True) -> None:
     p.add_argument("--local", action="store_true",
                    help="target the local emulator started by `shipspec local up` instead of AWS")

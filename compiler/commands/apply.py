@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._common import add_env, add_names
-from ._deploy import add_target
+from ._deploy import add_changed_since, add_target
 
 HELP = "execute the planned change sets (asks first; --yes for CI)"
 
@@ -19,8 +19,7 @@ def configure(p) -> None:
     add_names(p)
     add_env(p)
     add_target(p)
-    p.add_argument("--changed-since", metavar="REF",
-                   help="only services whose spec or generated output changed since REF (merge base)")
+    add_changed_since(p)
     p.add_argument("--plan", metavar="FILE", type=Path,
                    help="a plan from `shipspec plan --format json`: refuse unless nothing changed since")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation (required when not on a terminal)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._common import add_env, add_names
-from ._deploy import add_target
+from ._deploy import add_changed_since, add_target
 
 HELP = "preview the change sets apply would execute (text, markdown or JSON)"
 
@@ -19,8 +19,7 @@ def configure(p) -> None:
     add_names(p)
     add_env(p)
     add_target(p)
-    p.add_argument("--changed-since", metavar="REF",
-                   help="only services whose spec or generated output changed since REF (merge base)")
+    add_changed_since(p)
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                    help="text (terminal), markdown (pull-request comment) or json (for apply --plan)")
     p.add_argument("--output", metavar="FILE", type=Path, help="write the plan to FILE instead of stdout")
