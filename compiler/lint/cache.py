@@ -32,12 +32,22 @@ def cfn_lint_version() -> str:
         return "absent"
 
 
-def template_key(t: Template, files: dict[str, bytes]) -> str:
-    directory = t.path.rsplit("/", 1)[0] + "/"
-    beside = [(p, files[p]) for p in sorted(files) if p.startswith(directory) and p != t.path]
+def by_directory(files: dict[str, bytes]) -> dict[str, list[str]]:
+    """Every directory of `files` -> the paths under it (subdirectories included), sorted."""
+    out: dict[str, list[str]] = {}
+    for path in sorted(files):
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            out.setdefault("/".join(parts[:i]), []).append(path)
+    return out
+
+
+def template_key(t: Template, files: dict[str, bytes], under: dict[str, list[str]]) -> str:
+    """Hash of what the template's findings depend on (`under` from `by_directory(files)`)."""
+    beside = [p for p in under.get(t.path.rsplit("/", 1)[0], ()) if p != t.path]
     parts: list[bytes | str] = ["template", cache.compiler_fingerprint(), cfn_lint_version(), t.path, t.region, t.text]
-    for path, content in beside:
-        parts += [path, content]
+    for path in beside:
+        parts += [path, files[path]]
     return cache.key(*parts)
 
 
@@ -64,8 +74,9 @@ def lint_output_cached(output: BuildOutput, root: Path | None, jobs: int | None 
     diags: list[Diagnostic] = []
     honoured = 0
     todo: list[tuple[Template, str]] = []
+    under = by_directory(files)
     for t in templates:
-        k = template_key(t, files)
+        k = template_key(t, files, under)
         entry = _entry(store.get(k))
         if entry is None:
             todo.append((t, k))

@@ -1,0 +1,59 @@
+"""`make bench` at a tiny size, so it cannot rot: every measurement runs and lands in the JSON.
+Nothing here asserts a duration: that is what the benchmark itself reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PER_SIZE = {"validate --no-cache", "validate (cached)", "validate one spec", "build cold", "build no-op",
+            "build one spec changed", "diff one changed service", "lint cold", "lint one spec changed (warm)"}
+
+
+def bench(tmp_path: Path, *argv: str) -> dict:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "compiler.bench", *argv, "--output", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "targets:" in proc.stdout and "median s" in proc.stdout
+    return json.loads(out.read_text())
+
+
+def _ran(doc: dict) -> dict[tuple[str, int], dict]:
+    results = {(r["name"], r["size"]): r for r in doc["results"]}
+    for r in doc["results"]:
+        assert not r["error"], r
+        assert r["runs"] == 1 and len(r["seconds"]) == 1 and r["seconds"][0] > 0
+        assert r["min"] <= r["median"] <= r["max"]
+        assert r["max_rss_mb"] > 0 and r["pairs"] >= r["size"]
+    return results
+
+
+def test_every_measurement_runs_and_is_recorded(tmp_path):
+    doc = bench(tmp_path, "--sizes", "2", "--runs", "1", "--skip-plan")
+    assert set(doc["machine"]) >= {"cores", "python", "platform"} and doc["machine"]["cores"] >= 1
+    assert doc["sizes"] == [2] and doc["runs"] == 1
+    results = _ran(doc)
+    assert {name for name, size in results if size == 2} == PER_SIZE
+    assert {("build cold", 1), ("--help", 1)} <= set(results)
+    assert results[("build cold", 2)]["per_service_ms"] > 0
+    assert results[("lint cold", 2)]["tree_rss_mb"] >= results[("lint cold", 2)]["max_rss_mb"] * 0.5
+    goals = {g["target"]: g for g in doc["targets"]}
+    assert all(set(g) >= {"value", "limit", "unit", "met"} for g in goals.values())
+    assert goals["build, one-service repository (20x faster than a ~10 s CDK synth)"]["value"] is not None
+    # the scratch repositories are gone, and nothing was written next to the caller
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json"]
+
+
+def test_plan_measurement_runs_on_the_emulator(tmp_path):
+    pytest.importorskip("moto")
+    doc = bench(tmp_path, "--sizes", "", "--runs", "1", "--plan-services", "2")
+    results = _ran(doc)
+    assert {("plan --local --jobs 1", 2), ("plan --local --jobs 8", 2)} <= set(results)
+    speedup = {g["target"]: g for g in doc["targets"]}["plan --jobs 8 speed-up over --jobs 1"]
+    assert speedup["value"] is not None

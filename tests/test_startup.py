@@ -1,0 +1,51 @@
+"""Start-up stays light: `--help`, `validate` and `build` never import boto3, moto or cfn-lint
+(checked in a real `python -m compiler` subprocess, from its -X importtime record)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("boto3", "botocore", "moto", "cfnlint", "s3transfer", "jsonschema", "networkx", "samtranslator")
+
+
+def imported_modules(args: list[str], cwd: Path) -> tuple[set[str], subprocess.CompletedProcess]:
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "compiler", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=120)
+    names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    names.discard("package")  # the header line
+    return names, proc
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("startup")
+    shutil.copytree(ROOT / "services", root / "services")
+    return root
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["validate", "photo-thumbs"], ["validate"],
+                                  ["build"], ["build"]], ids=["help", "version", "validate-one", "validate-all",
+                                                              "build-cold", "build-warm"])
+def test_no_aws_or_lint_libraries_at_start_up(repo, args):
+    names, proc = imported_modules(args, repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    assert "compiler.cli" in names, "the import record is empty: the check would pass vacuously"
+    heavy = sorted(n for n in names if n.split(".")[0] in HEAVY)
+    assert not heavy, f"`shipspec {' '.join(args)}` imported {heavy[:10]}"
+
+
+def test_the_import_record_does_see_heavy_modules(repo):
+    """The check above can fail: a command that does need cfn-lint shows up in the record."""
+    code = "import cfnlint.runner"
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "cfnlint.runner" in names
