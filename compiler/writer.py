@@ -128,18 +128,24 @@ def _write_tree(root: Path, artifacts: list[Artifact]) -> TreeDiff:
         return diff
     gen, new, old = root / GENERATED, root / NEW, root / OLD
     touched = set(diff.added) | set(diff.changed)
-    written: list[Path] = []
-    for art in artifacts:
-        target = root / NEW / Path(art.path).relative_to(GENERATED)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        current = root / art.path
+    written: list[str] = []
+    made: set[str] = set()
+    prefix = GENERATED + "/"
+    for art in artifacts:  # plain strings, not Paths: thousands of files per build
+        if not art.path.startswith(prefix):
+            raise ValueError(f"'{art.path}' is not under {prefix}")
+        target = os.path.join(root, NEW, art.path[len(prefix):])
+        parent = os.path.dirname(target)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
         if art.path not in touched:
             try:
-                os.link(current, target)
+                os.link(os.path.join(root, art.path), target)
                 continue
             except OSError:
                 pass
-        tmp = target.with_name(target.name + ".tmp")
+        tmp = target + ".tmp"
         with open(tmp, "wb") as fh:
             fh.write(art.content)
         os.chmod(tmp, _mode(art.path))
@@ -154,7 +160,7 @@ def _write_tree(root: Path, artifacts: list[Artifact]) -> TreeDiff:
     return diff
 
 
-def _fsync(path: Path) -> None:
+def _fsync(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -162,7 +168,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_all(paths: list[Path]) -> None:
+def _fsync_all(paths: list[str]) -> None:
     """fsync many files at once: the waits overlap (a cold build writes thousands of files; one
     fsync after another took seconds)."""
     if len(paths) < 8:

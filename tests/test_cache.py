@@ -183,7 +183,8 @@ def test_store_is_bounded_least_recently_used_first(tmp_path):
 
 
 def test_unwritable_cache_costs_only_speed(fleet, twin):
-    (fleet / ".shipspec").write_text("not a directory")
+    (fleet / cache.CACHE_DIR).parent.mkdir(parents=True)
+    (fleet / cache.CACHE_DIR).write_text("not a directory")  # every cache write fails
     assert run_cli("build", root=fleet).status == 0
     assert _tree(fleet) == twin(fleet)
 
