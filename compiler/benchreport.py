@@ -53,9 +53,14 @@ def targets(results: list["Measurement"]) -> list[dict]:
     return out
 
 
+def _load(values) -> str:
+    return "/".join(f"{v:.1f}" for v in values) if values else "unknown"
+
+
 def table(results: list["Measurement"], goals: list[dict], machine: dict) -> str:
     lines = [f"shipspec {machine['shipspec']} on {machine['cores']} cores, Python {machine['python']}, "
-             f"{machine['platform']} (load average at start: {machine['load_average_at_start']})", ""]
+             f"{machine['platform']}", f"load average (1, 5, 15 min) at start {_load(machine.get('load_average_at_start'))}, "
+             f"at end {_load(machine.get('load_average_at_end'))}", ""]
     head = f"{'N':>5} {'pairs':>5}  {'measurement':<32} {'median s':>9} {'min':>7} {'max':>7} {'ms/service':>10} {'RSS MB':>7} {'tree MB':>7}"
     lines += [head, "-" * len(head)]
     for m in results:

@@ -252,4 +252,8 @@ def _thaw(value):
 
 
 def _freeze(value):
-    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
+    """Lists back to tuples, two levels deep (a Stack's tags are pairs); anything deeper fails the
+    round-trip check in `render` and is never stored."""
+    if type(value) is not list:
+        return value
+    return tuple(tuple(v) if type(v) is list else v for v in value)
