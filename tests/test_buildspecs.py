@@ -80,9 +80,12 @@ def test_project_environment_has_the_registry_and_no_secrets(key):
     assert env == {"ECR_REGISTRY": f"{c.environment.account}.dkr.ecr.{c.environment.region}.amazonaws.com",
                    "REPOSITORY_URI": f"{env['ECR_REGISTRY']}/{c.build.ecr_repository}"}
     # Every variable the build buildspec reads is provided by the project or by CodeBuild.
-    used = set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", sf.build_buildspec(c)))
+    text = sf.build_buildspec(c)
+    used = set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", text))
+    assigned = set(re.findall(r"(?:^|[\s;])([A-Z_][A-Z0-9_]*)=", text, re.M))  # set by the buildspec itself
+    assert {"IMAGE_TAG", sf.IMAGE_VARIABLE} <= assigned
     codebuild = {"CODEBUILD_RESOLVED_SOURCE_VERSION", "AWS_REGION"}
-    assert used - {"IMAGE_TAG", sf.IMAGE_VARIABLE} <= set(env) | codebuild
+    assert used - assigned <= set(env) | codebuild
 
 
 @pytest.mark.parametrize("key", sorted(CONFIGS))
