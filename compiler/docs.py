@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 README = "README.md"
-BLOCKS = ("spec-reference", "cli-reference")
+BLOCKS = ("spec-reference", "cli-reference", "troubleshooting")
 
 
 def _type_name(tp: Any) -> str:
@@ -100,8 +100,21 @@ def cli_reference() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def troubleshooting() -> str:
+    """The known-failure table `shipspec doctor` matches, one line an entry, linking the full page."""
+    from .ops.known_failures import KNOWN_FAILURES, doc_anchor
+
+    lines = ["`shipspec doctor NAME --env ENV` matches the service's events and stopped tasks against these "
+             "known failures (first match wins) and checks the image, secrets, capacity and ECS agent settings; "
+             "each entry's meaning, fix and AWS documentation link are in "
+             "[docs/troubleshooting.md](docs/troubleshooting.md).", ""]
+    lines += [f"- [{f.title}](docs/troubleshooting.md#{doc_anchor(f.id)}) (`{f.id}`)" for f in KNOWN_FAILURES]
+    return "\n".join(lines) + "\n"
+
+
 def render_block(name: str) -> str:
-    return {"spec-reference": spec_reference, "cli-reference": cli_reference}[name]()
+    return {"spec-reference": spec_reference, "cli-reference": cli_reference,
+            "troubleshooting": troubleshooting}[name]()
 
 
 def update_readme(text: str) -> str:
