@@ -108,7 +108,7 @@ def troubleshooting() -> str:
              "known failures (first match wins) and checks the image, secrets, capacity and ECS agent settings; "
              "each entry's meaning, fix and AWS documentation link are in "
              "[docs/troubleshooting.md](docs/troubleshooting.md).", ""]
-    lines += [f"- [{f.title}](docs/troubleshooting.md#{doc_anchor(f.id)}) (`{f.id}`)" for f in KNOWN_FAILURES]
+    lines += [f"- [{f.title}]({doc_anchor(f.id)}) (`{f.id}`)" for f in KNOWN_FAILURES]
     return "\n".join(lines) + "\n"
 
 
