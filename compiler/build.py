@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Callable, Iterable
 
-from . import naming
+from . import jsonfmt, naming
 from .ir import Artifact, BuildOutput, Stack
 from .models import ServiceConfig
 from .render import cfn
@@ -90,7 +89,7 @@ def index_artifact(artifacts: list[Artifact], stacks: list[Stack]) -> Artifact:
                   for st in stacks if st.kind == "bootstrap"}
     lam = {a.path: sha[a.path] for a in artifacts if a.path.startswith(LAMBDA_DIR)}
     doc = {"version": 1, "services": services, "bootstrap": bootstraps, "lambda": lam}
-    return Artifact(INDEX_PATH, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    return Artifact(INDEX_PATH, (jsonfmt.dumps(doc) + "\n").encode("utf-8"))  # = json.dumps(indent=2, sort_keys=True)
 
 
 def compile_project(project, render: Callable[..., tuple[list[Artifact], list[Stack]]] | None = None) -> BuildOutput:

@@ -239,12 +239,19 @@ class _LazyTree:
 _REUSABLE = [f.name for f in dataclasses.fields(Artifact)] == ["path", "content"]
 
 
-def _stack_json(s: Stack) -> dict:
-    return {f.name: _thaw(getattr(s, f.name)) for f in dataclasses.fields(Stack)}
+_STACK_FIELDS = [f.name for f in dataclasses.fields(Stack)]
 
 
-def _stack(d: dict) -> Stack:
-    return Stack(**{k: _freeze(v) for k, v in d.items()})
+def _stack_json(s: Stack) -> list:
+    """A Stack as [field names, values] (names checked on the way back)."""
+    return [_STACK_FIELDS, [_thaw(getattr(s, name)) for name in _STACK_FIELDS]]
+
+
+def _stack(d: list) -> Stack:
+    names, values = d
+    if names != _STACK_FIELDS:
+        raise ValueError("stored with another Stack")
+    return Stack(*map(_freeze, values))
 
 
 def _thaw(value):

@@ -11,6 +11,7 @@ the Python emitter, so the output bytes never depend on which emitter ran
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -18,11 +19,15 @@ import yaml
 
 _P = "\\x20-\\x7e\\xa0-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"  # printable for both emitters, no BOM
 _G = "\\x21-\\x7e\\xa1-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"  # the same without spaces
-_LINE = re.compile(f"[{_P}]*\\Z")
-_KEY = re.compile("[\\x20-\\x7e]{1,100}\\Z")
-_BLOCK = re.compile(f"[{_G}](?:[{_P}]*[{_G}])?(?:\\n(?:[{_P}]*[{_G}])?)*\\n?\\Z")
 _SCALARS = (int, float, bool, type(None))
 
+
+@functools.lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    """(single line, mapping key, multi-line block): compiled on first use (the Unicode classes
+    take milliseconds, which commands that never dump should not pay)."""
+    return (re.compile(f"[{_P}]*\\Z"), re.compile("[\\x20-\\x7e]{1,100}\\Z"),
+            re.compile(f"[{_G}](?:[{_P}]*[{_G}])?(?:\\n(?:[{_P}]*[{_G}])?)*\\n?\\Z"))
 
 
 class _FastCDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
@@ -65,19 +70,20 @@ CDumperBase = _FastCDumper if hasattr(yaml, "CSafeDumper") else None  # None wit
 
 def c_emittable(data: Any) -> bool:
     """True when both emitters are known to write `data` identically."""
+    line, key, block = _patterns()
     stack = [data]
     while stack:
         x = stack.pop()
         t = type(x)
         if t is str:
             if "\n" in x:
-                if x.endswith("\n\n") or not _BLOCK.match(x):
+                if x.endswith("\n\n") or not block.match(x):
                     return False
-            elif not _LINE.match(x):
+            elif not line.match(x):
                 return False
         elif t is dict:
             for k, v in x.items():
-                if type(k) is not str or not _KEY.match(k):
+                if type(k) is not str or not key.match(k):
                     return False
                 stack.append(v)
         elif t is list:

@@ -1,0 +1,31 @@
+"""compiler.jsonfmt writes exactly what json.dumps(indent=2, sort_keys=True) writes."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compiler import jsonfmt
+from compiler.build import compile_project
+from compiler.validate import load_project
+
+scalars = st.one_of(st.text(max_size=20), st.integers(), st.booleans(), st.none(),
+                    st.floats(allow_nan=True), st.sampled_from(["\u2028", "é", "\x00", '"\\', "\U0001F600"]))
+values = st.recursive(scalars, lambda kids: st.one_of(
+    st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=8), kids, max_size=4),
+    st.dictionaries(st.integers(), kids, max_size=2)), max_leaves=25)
+
+
+@settings(max_examples=500, deadline=None)
+@given(values)
+def test_same_text_as_json_dumps(value):
+    assert jsonfmt.dumps(value) == json.dumps(value, indent=2, sort_keys=True)
+
+
+def test_the_index_of_the_example_repository(repo_root):
+    index = next(a for a in compile_project(load_project(repo_root)).artifacts if a.path == "generated/index.json")
+    doc = json.loads(index.content)
+    assert jsonfmt.dumps(doc) + "\n" == index.content.decode()
+    assert jsonfmt.dumps(doc) == json.dumps(doc, indent=2, sort_keys=True)
