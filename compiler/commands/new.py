@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from ..console import ShipspecError, UsageError
-from ..models import NAME_RE
 
 HELP = "scaffold services/NAME.yaml"
 
@@ -55,6 +54,7 @@ def configure(p) -> None:
 
 
 def run(args, console) -> int:
+    from ..models import NAME_RE  # pydantic: not on the path of `shipspec --help`
     from ..validate import DEFAULTS_FILE, load_project
     from ..yamlsrc import load_file
 
