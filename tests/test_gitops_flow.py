@@ -113,8 +113,9 @@ def pr_plan(flow):
         argv = [{"$BASE_SHA": flow["base"]}.get(a, a) for a in argv]
         argv = [str(out / a.replace("$SHARD_INDEX", "1")) if a.startswith("plan-$SHARD_INDEX") else a for a in argv]
         ok(cli(flow["root"], *argv, "--local"), " ".join(argv))
-        fmt = argv[argv.index("--format") + 1]
-        files[fmt] = Path(argv[argv.index("--output") + 1])
+        files[argv[argv.index("--format") + 1]] = Path(argv[argv.index("--output") + 1])
+        if "--json-output" in argv:  # one plan run writes both the comment and the artifact
+            files["json"] = Path(argv[argv.index("--json-output") + 1])
     assert set(files) == {"json", "markdown"}
     return json.loads(files["json"].read_text()), files["markdown"].read_text(), files["json"]
 
@@ -170,8 +171,9 @@ def merged(flow, pr_plan):
     git(root, "merge", "-q", "--no-ff", "-m", "Merge pull request #1", "feature")
     since = git(root, "rev-parse", "HEAD^1")
     plan_path = flow["out"] / "plan.json"
-    (argv,) = [a for a in workflow_commands("deploy.yml", "plan") if "json" in a]
-    argv = [{"$SINCE": since, "plan.json": str(plan_path)}.get(a, a) for a in argv]
+    (argv,) = [a for a in workflow_commands("deploy.yml", "plan") if "--json-output" in a]
+    argv = [{"$SINCE": since, "plan.json": str(plan_path), "plan.md": str(flow["out"] / "plan.md")}.get(a, a)
+            for a in argv]
     ok(cli(root, *argv, "--local"), " ".join(argv))
     return {"since": since, "plan": plan_path}
 

@@ -23,6 +23,8 @@ def configure(p) -> None:
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                    help="text (terminal), markdown (pull-request comment) or json (for apply --plan)")
     p.add_argument("--output", metavar="FILE", type=Path, help="write the plan to FILE instead of stdout")
+    p.add_argument("--json-output", metavar="FILE", type=Path,
+                   help="also write the JSON plan to FILE (CI: the comment and the artifact from one plan)")
     p.add_argument("--keep", action="store_true",
                    help="keep the change sets (and new stacks' REVIEW_IN_PROGRESS shells) for inspection")
 
@@ -73,10 +75,17 @@ def run(args, console) -> int:
     except Cancelled:
         return interrupted(ctx, console)
     out = render(plan, args.format)
+    if args.json_output:
+        _write(args.json_output, render(plan, "json"))
+        console.error(f"wrote {args.json_output}")
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(out, encoding="utf-8")
+        _write(args.output, out)
         console.error(f"wrote {args.output}: {summary_line(plan)}")
     else:
         console.print(out.rstrip("\n"))
     return 1 if plan.errors else 0
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
