@@ -15,6 +15,7 @@ AWS_ENDPOINT_URL and no AWS_PROFILE, so nothing can reach real AWS.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -39,22 +40,43 @@ _UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_C
           "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")
 
 
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """ThreadedMotoServer on 127.0.0.1 (a free port) for the duration; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def bare_moto_endpoint(scope: str = "module"):
+    """A fixture factory: the server's URL only, for code that is given the endpoint explicitly
+    (the process environment is left as conftest.py set it: fake credentials, no profile)."""
+
+    @pytest.fixture(scope=scope)
+    def _endpoint() -> Iterator[str]:
+        with moto_server() as url:
+            yield url
+
+    return _endpoint
+
+
 def moto_server_fixture(scope: str = "module"):
-    """A fixture factory: the fixture starts ThreadedMotoServer on 127.0.0.1 and yields its URL."""
+    """A fixture factory: the fixture starts ThreadedMotoServer on 127.0.0.1 and yields its URL,
+    with AWS_* variables pointing at it for the duration."""
 
     @pytest.fixture(scope=scope)
     def _moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-        from moto.server import ThreadedMotoServer
-
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        url = f"http://{host}:{port}"
         # Empty config/credentials files: no profile on this machine can leak in.
         home = tmp_path_factory.mktemp("aws-home")
         (home / "config").write_text("")
         (home / "credentials").write_text("")
-        with pytest.MonkeyPatch.context() as mp:
+        with moto_server() as url, pytest.MonkeyPatch.context() as mp:
             for name in _UNSET:
                 mp.delenv(name, raising=False)
             for name, value in FAKE_ENV.items():
@@ -62,10 +84,7 @@ def moto_server_fixture(scope: str = "module"):
             mp.setenv("AWS_CONFIG_FILE", str(home / "config"))
             mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
             mp.setenv("AWS_ENDPOINT_URL", url)
-            try:
-                yield url
-            finally:
-                server.stop()
+            yield url
 
     return _moto_endpoint
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from aws_server import bare_moto_endpoint
 from conftest import REPO, run_cli
 
 STG, PROD = "111111111111", "222222222222"
@@ -38,17 +39,7 @@ def ok(result, what: str = ""):
     return result
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+moto_endpoint = bare_moto_endpoint()
 
 
 @pytest.fixture(scope="module")
