@@ -1,7 +1,9 @@
 """`shipspec local`: a local AWS emulator (moto's server) on 127.0.0.1 for `--local` runs.
 
-`up` starts `python -m moto.server` on a free loopback port in the background, waits until it
-answers, and records pid, port and endpoint in `.shipspec/local.json`; `down` stops that process;
+`up` starts moto's server (through `python -m compiler.emuserver`, which parses templates with
+libyaml and can model AWS's latency) on a free loopback port in the background, waits until it
+answers, and records pid, port, endpoint and latency model in `.shipspec/local.json`; `down`
+stops that process;
 `status` reports. Commands given `--local` read the endpoint from the file and refuse with
 "run `shipspec local up`" when the emulator is not answering.
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .console import ShipspecError
+from .emuserver import Latency
 
 STATE_DIR = ".shipspec"
 STATE_FILE = f"{STATE_DIR}/local.json"
@@ -44,16 +47,19 @@ class LocalState:
     pid: int
     port: int
     endpoint: str
+    latency: Latency = Latency()
 
     def to_json(self) -> dict:
-        return {"pid": self.pid, "port": self.port, "endpoint": self.endpoint, "account": DEFAULT_ACCOUNT}
+        return {"pid": self.pid, "port": self.port, "endpoint": self.endpoint, "account": DEFAULT_ACCOUNT,
+                "api_latency_ms": self.latency.api_ms, "change_set_seconds": self.latency.change_set_seconds}
 
 
 def read_state(root: Path) -> LocalState | None:
     path = root / STATE_FILE
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        return LocalState(int(doc["pid"]), int(doc["port"]), str(doc["endpoint"]))
+        latency = Latency(int(doc.get("api_latency_ms", 0)), float(doc.get("change_set_seconds", 0.0)))
+        return LocalState(int(doc["pid"]), int(doc["port"]), str(doc["endpoint"]), latency)
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
@@ -98,16 +104,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def up(root: Path) -> tuple[LocalState, bool]:
-    """Start the emulator unless it is running; (state, started)."""
+def up(root: Path, latency: Latency | None = None) -> tuple[LocalState, bool]:
+    """Start the emulator unless it is running; (state, started). `latency` (default: none) is the
+    emulator's latency model; asking for another one than a running emulator has is refused."""
+    import importlib.util
+
     try:
-        import moto.server  # noqa: F401  (fail early with a useful message)
+        # fail early with a useful message (moto's server needs flask, from moto's `server` extra)
+        found = all(importlib.util.find_spec(m) is not None for m in ("moto.server", "flask"))
     except ImportError:
+        found = False
+    if not found:
         raise ShipspecError("the local emulator needs moto's server: pip install 'moto[server]' "
-                            "(the project's `local` or `dev` extra)") from None
+                            "(the project's `local` or `dev` extra)")
     current = read_state(root)
     if current is not None and healthy(current.endpoint):
+        if latency is not None and latency != current.latency:
+            raise ShipspecError(f"the local emulator is running with {current.latency.describe()}; run "
+                                "`shipspec local down` first to start it with another latency model")
         return current, False
+    latency = latency or Latency()
     (root / STATE_DIR).mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}
     last_error = ""
@@ -115,13 +131,15 @@ def up(root: Path) -> tuple[LocalState, bool]:
         port = _free_port()
         url = f"http://{HOST}:{port}"
         with open(root / LOG_FILE, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+            proc = subprocess.Popen([sys.executable, "-m", "compiler.emuserver", "-H", HOST, "-p", str(port),
+                                     "--api-latency-ms", str(latency.api_ms),
+                                     "--change-set-seconds", str(latency.change_set_seconds)],
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                     start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline and proc.poll() is None:
             if healthy(url, timeout=1.0):
-                state = LocalState(proc.pid, port, url)
+                state = LocalState(proc.pid, port, url, latency)
                 (root / STATE_FILE).write_text(json.dumps(state.to_json(), indent=2) + "\n", encoding="utf-8")
                 return state, True
             time.sleep(0.2)

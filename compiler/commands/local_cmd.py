@@ -28,6 +28,12 @@ def configure(p) -> None:
     for sp in parsers.values():
         sp.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    upp = parsers["up"]
+    upp.add_argument("--api-latency-ms", metavar="MS", type=int, default=None,
+                     help="answer every AWS API call MS milliseconds late, like a network round trip (default 0)")
+    upp.add_argument("--change-set-seconds", metavar="S", type=float, default=None,
+                     help="keep each new change set CREATE_IN_PROGRESS for S seconds, as AWS computes change "
+                     "sets asynchronously (default 0: ready at once)")
     seed = parsers["seed"]
     seed.add_argument("name", metavar="NAME", help="service name (services/NAME.yaml)")
     seed.add_argument("--env", metavar="ENV", required=True, help="environment")
@@ -55,6 +61,19 @@ def _seed(args, console) -> int:
     return 0
 
 
+def _latency(args):
+    """The latency model asked for, or None when neither option was given (keep what runs)."""
+    from ..console import UsageError
+    from ..emuserver import Latency
+
+    ms, seconds = args.api_latency_ms, args.change_set_seconds
+    if ms is None and seconds is None:
+        return None
+    if (ms or 0) < 0 or (seconds or 0) < 0 or (seconds or 0) > 600:
+        raise UsageError("--api-latency-ms must be >= 0 and --change-set-seconds between 0 and 600")
+    return Latency(ms or 0, float(seconds or 0))
+
+
 def run(args, console) -> int:
     from .. import localemu
 
@@ -62,9 +81,9 @@ def run(args, console) -> int:
     if args.action == "seed":
         return _seed(args, console)
     if args.action == "up":
-        state, started = localemu.up(root)
+        state, started = localemu.up(root, _latency(args))
         verb = "started" if started else "already running"
-        console.error(f"local emulator {verb} at {state.endpoint} (pid {state.pid}); "
+        console.error(f"local emulator {verb} at {state.endpoint} (pid {state.pid}, {state.latency.describe()}); "
                       f"use --local with plan, apply and bootstrap; `shipspec local down` stops it")
         console.print(state.endpoint)
         return 0
@@ -77,5 +96,6 @@ def run(args, console) -> int:
     if state is None:
         console.print("not running")
         return 1
-    console.print(f"{'running' if ok else 'not answering'}: {state.endpoint} (pid {state.pid})")
+    console.print(f"{'running' if ok else 'not answering'}: {state.endpoint} (pid {state.pid}, "
+                  f"{state.latency.describe()})")
     return 0 if ok else 1
