@@ -1,6 +1,9 @@
 """Run a local AWS emulator (moto's server) for `--local`: `up` starts it on a free loopback
 port in the background and records it in .shipspec/local.json, `down` stops it, `status` says
 whether it answers. Everything is loopback-only and uses throw-away credentials.
+`up --api-latency-ms MS --change-set-seconds S` models AWS's latency (every call answered MS ms
+late; change sets CREATE_IN_PROGRESS for S s, as AWS computes them asynchronously), to exercise
+the waits and measure `--jobs`; by default the emulator answers at once.
 `seed NAME --env ENV [--broken KIND]` creates demo data in the emulator only: the ECS cluster, task
 definition and service of that spec/env (healthy, or with stopped tasks failing for KIND), so that
 `status --local` and `doctor --local` have something to look at."""
