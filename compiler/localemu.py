@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -180,12 +181,21 @@ def status(root: Path) -> tuple[LocalState | None, bool]:
     return state, bool(state and healthy(state.endpoint))
 
 
-def unmodelled_types(types: Iterable[str]) -> list[str]:
-    """Resource types the emulator's CloudFormation skips (it lists them in change sets but
-    creates nothing). Empty when moto is not importable here."""
+@lru_cache(maxsize=1)
+def _modelled_types() -> frozenset[str] | None:
+    """The resource types the emulator's CloudFormation models (or deliberately ignores), read
+    from moto once per process; None when moto is not importable here."""
     try:
         from moto.cloudformation.parsing import NULL_MODELS, get_model_map
     except ImportError:
+        return None
+    return frozenset(get_model_map()) | frozenset(NULL_MODELS)
+
+
+def unmodelled_types(types: Iterable[str]) -> list[str]:
+    """Resource types the emulator's CloudFormation skips (it lists them in change sets but
+    creates nothing). Empty when moto is not importable here."""
+    known = _modelled_types()
+    if known is None:
         return []
-    known = get_model_map()
-    return sorted({t for t in types if t not in known and t not in NULL_MODELS and not t.startswith("Custom::")})
+    return sorted({t for t in types if t not in known and not t.startswith("Custom::")})

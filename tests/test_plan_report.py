@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
+from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from compiler import localemu
 from compiler.aws.changesets import to_resource_changes
-from compiler.aws.emulator import adapt
+from compiler.aws.emulator import adapt, adapt_doc
 from compiler.aws.executor import run_pool
 from compiler.aws.protect import blocked_changes, stack_policy
 from compiler.aws.runctx import RunContext, Timing
 from compiler.aws.session import role_arn_for
 from compiler.changes import PropertyChange, ResourceChange, with_risk
 from compiler.plan_model import Orphan, Plan, PlanFileError, StackPlan, dumps, load_plan
+from compiler.predict import load_template
 from compiler.report_plan import MARKER, markdown, text
 
 
@@ -181,6 +186,52 @@ def test_emulator_adaptations_are_reported_and_only_when_needed():
         "emulated-Project-Arn", "emulated-Project", {"Fn::Sub": "emulated-Project-Arn/x-${Key}"}]
     assert doc["Outputs"]["P"]["Value"] == "emulated-Project"
     assert len(notes) == 2 and "Project" in notes[1]
+
+
+ADAPTED = json.dumps({"Resources": {
+    "Key": {"Type": "AWS::KMS::Key", "Properties": {"Tags": [{"Key": "a", "Value": "b"}], "Description": "k"}},
+    "Project": {"Type": "AWS::CodeBuild::Project", "Properties": {}},
+    "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"Resource": [
+        {"Fn::GetAtt": ["Project", "Arn"]}, {"Ref": "Project"}, {"Fn::Sub": "${Project.Arn}/x-${Key}"}]}]}}},
+    "Outputs": {"P": {"Value": {"Ref": "Project"}}}}).encode()
+
+
+def test_adapt_doc_is_adapt_without_parsing_again():
+    """plan hands `adapt_doc` the template it parsed and uses the document it returns: that must be
+    `adapt`'s body parsed, with `adapt`'s notes, and the parsed template must be left as it was."""
+    generated = Path(__file__).resolve().parent.parent / "generated"
+    templates = [p.read_bytes() for p in sorted(generated.glob("*/*/codepipeline*.yml"))
+                 + sorted(generated.glob("_bootstrap/*/bootstrap.yml"))]
+    templates += [ADAPTED, b"Resources:\n  Q:\n    Type: AWS::SQS::Queue\n"]
+    assert len(templates) > 4
+    adapted = 0
+    for template in templates:
+        doc = load_template(template)
+        body, notes, out = adapt_doc(template, doc)
+        assert (body, notes) == adapt(template)
+        assert doc == load_template(template)  # not modified
+        if notes:
+            adapted += 1
+            assert out == load_template(body)
+        else:
+            assert (body, out) == (template, doc)
+    assert adapted >= 3  # bootstrap (KMS tags) and pipelines (unmodelled types) alike
+
+
+def test_unmodelled_types_read_moto_once_and_need_it():
+    types = ["AWS::SQS::Queue", "AWS::CodePipeline::Pipeline", "Custom::Thing",
+             "AWS::CloudFormation::WaitConditionHandle", "AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline"]
+    expected = ["AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline"]
+    assert localemu.unmodelled_types(types) == expected
+    with mock.patch("moto.cloudformation.parsing.get_model_map", side_effect=AssertionError("read again")):
+        assert localemu.unmodelled_types(iter(types)) == expected
+    localemu._modelled_types.cache_clear()
+    try:
+        with mock.patch.dict(sys.modules, {"moto.cloudformation.parsing": None}):  # moto not importable
+            assert localemu.unmodelled_types(types) == []
+    finally:
+        localemu._modelled_types.cache_clear()
+    assert localemu.unmodelled_types(types) == expected
 
 
 def test_role_to_assume(monkeypatch):

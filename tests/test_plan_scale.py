@@ -27,12 +27,12 @@ def test_parallel_plans_of_twenty_services(emu):
     active, peak, lock = [0], [0], threading.Lock()
     original = planner.plan_stack
 
-    def counting(ctx, si):
+    def counting(ctx, si, exports=None):
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
         try:
-            return original(ctx, si)
+            return original(ctx, si, exports)
         finally:
             with lock:
                 active[0] -= 1

@@ -172,38 +172,40 @@ def create(ctx: RunContext, cfn, name: str, cs_type: str, template: dict, parame
     return cs_name, resp["Id"]
 
 
-def wait_ready(ctx: RunContext, cfn, name: str, cs_id: str) -> tuple[str, str]:
-    """Wait for a change set: ("ready", "") | ("no-change", reason) | ("failed", reason)."""
+def wait_ready(ctx: RunContext, cfn, name: str, cs_id: str) -> tuple[str, str, dict | None]:
+    """Wait for a change set: ("ready", "", first page) | ("no-change", reason, None) |
+    ("failed", reason, None). It is polled with property values, so the description that finds
+    it ready is the first page `describe_all` would read."""
     deadline = ctx.deadline(ctx.timing.change_set_timeout)
     while True:
-        d = cfn.describe_change_set(ChangeSetName=cs_id, StackName=name)
+        d = cfn.describe_change_set(ChangeSetName=cs_id, StackName=name, IncludePropertyValues=True)
         status, reason = d.get("Status", ""), d.get("StatusReason", "") or ""
         if status == "CREATE_COMPLETE":
-            return "ready", ""
+            return "ready", "", d
         if status == "FAILED":
             if any(m in reason for m in NO_CHANGE_MARKERS):
-                return "no-change", reason
-            return "failed", reason or "(no reason given)"
+                return "no-change", reason, None
+            return "failed", reason or "(no reason given)", None
         if status.startswith("DELETE"):
-            return "failed", f"the change set was deleted while being created ({status})"
+            return "failed", f"the change set was deleted while being created ({status})", None
         if time.monotonic() > deadline:
-            return "failed", f"change set still {status} after {int(ctx.timing.change_set_timeout)} s"
+            return "failed", f"change set still {status} after {int(ctx.timing.change_set_timeout)} s", None
         ctx.sleep()
 
 
-def describe_all(cfn, name: str, cs_id: str) -> list[dict]:
-    """Every page of the change set's changes, with property values."""
+def describe_all(cfn, name: str, cs_id: str, first: dict | None = None) -> list[dict]:
+    """Every page of the change set's changes, with property values (`first`: the first page,
+    when already read)."""
     out: list[dict] = []
-    token = None
+    page = first if first is not None else cfn.describe_change_set(
+        ChangeSetName=cs_id, StackName=name, IncludePropertyValues=True)
     while True:
-        kwargs: dict[str, Any] = {"ChangeSetName": cs_id, "StackName": name, "IncludePropertyValues": True}
-        if token:
-            kwargs["NextToken"] = token
-        page = cfn.describe_change_set(**kwargs)
         out += page.get("Changes", [])
         token = page.get("NextToken")
         if not token:
             return out
+        page = cfn.describe_change_set(ChangeSetName=cs_id, StackName=name, IncludePropertyValues=True,
+                                       NextToken=token)
 
 
 def _value(v: Any) -> Any:

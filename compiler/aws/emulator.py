@@ -58,28 +58,39 @@ def _replace_refs(value: Any, skipped: set[str]) -> tuple[Any, bool]:
 
 def adapt(template: bytes) -> tuple[bytes, tuple[str, ...]]:
     """The template as the emulator can run it, and what was changed."""
-    doc = load_template(template)
+    body, notes, _ = adapt_doc(template, load_template(template))
+    return body, notes
+
+
+def adapt_doc(template: bytes, doc: dict) -> tuple[bytes, tuple[str, ...], dict]:
+    """`adapt` for a template already parsed (`doc`, which is left as it is): (the body the
+    emulator is sent, what was changed, the document the emulator runs). Unadapted, that is
+    `(template, (), doc)`; adapted, the document is the body's content (the body is its JSON)
+    without parsing the body again."""
     resources = doc.get("Resources") or {}
     notes = []
     types = {lid: str(r.get("Type", "")) for lid, r in resources.items() if isinstance(r, dict)}
     skipped_types = set(unmodelled_types(types.values()))
     skipped = {lid for lid, t in types.items() if t in skipped_types}
+    out = dict(doc)  # changed sections are replaced, never modified: `doc` stays as parsed
+    kept = {}
     for lid, res in resources.items():
-        if not isinstance(res, dict):
-            continue
-        props = res.get("Properties")
-        if res.get("Type") in _DROP_TAGS and isinstance(props, dict) and "Tags" in props:
-            del props["Tags"]
+        props = res.get("Properties") if isinstance(res, dict) else None
+        if isinstance(props, dict) and "Tags" in props and res.get("Type") in _DROP_TAGS:
+            res = {**res, "Properties": {k: v for k, v in props.items() if k != "Tags"}}
             notes.append(f"{lid} ({res['Type']}): Tags left out on the emulator (moto's KMS cannot read them)")
+        kept[lid] = res
+    if notes:
+        out["Resources"] = kept
     changed_any = False
     if skipped:
         for section in ("Resources", "Outputs"):
-            if isinstance(doc.get(section), dict):
-                doc[section], changed = _replace_refs(doc[section], skipped)
+            if isinstance(out.get(section), dict):
+                out[section], changed = _replace_refs(out[section], skipped)  # a new structure
                 changed_any = changed_any or changed
         if changed_any:
             notes.append(f"references to {', '.join(sorted(skipped))} (types the emulator does not model) "
                          "are placeholders on the emulator")
     if not notes:
-        return template, ()
-    return json.dumps(doc, indent=1).encode("utf-8"), tuple(notes)
+        return template, (), doc
+    return json.dumps(out, indent=1).encode("utf-8"), tuple(notes), out

@@ -4,6 +4,7 @@ status `error` with the message; nothing here raises for one stack's trouble."""
 
 from __future__ import annotations
 
+import threading
 from typing import Iterable, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -63,30 +64,63 @@ def error_plan(si: StackPlan | StackInput, message: str, notes: tuple[str, ...] 
 
 def imported_names(value) -> set[str]:
     """Literal export names a template imports (`Fn::ImportValue: name`)."""
-    if isinstance(value, list):
-        return set().union(*map(imported_names, value)) if value else set()
-    if not isinstance(value, Mapping):
-        return set()
-    if len(value) == 1 and isinstance(value.get("Fn::ImportValue"), str):
-        return {value["Fn::ImportValue"]}
-    return set().union(*map(imported_names, value.values())) if value else set()
+    found: set[str] = set()
+    todo = [value]
+    while todo:  # one walk, no set per node
+        v = todo.pop()
+        if isinstance(v, (str, int, float)) or v is None:  # leaves (most nodes): skip the ABC check
+            continue
+        if isinstance(v, list):
+            todo.extend(v)
+        elif isinstance(v, Mapping):
+            if len(v) == 1 and isinstance(v.get("Fn::ImportValue"), str):
+                found.add(v["Fn::ImportValue"])
+            else:
+                todo.extend(v.values())
+    return found
 
 
-def missing_exports(cfn, names: set[str]) -> list[str]:
-    if not names:
-        return []
+def export_names(cfn) -> frozenset[str]:
     found: set[str] = set()
     for page in cfn.get_paginator("list_exports").paginate():
         found |= {e.get("Name") for e in page.get("Exports", [])}
-    return sorted(names - found)
+    return frozenset(found)
 
 
-def plan_stack(ctx: RunContext, si: StackInput) -> StackPlan:
+class ExportNames:
+    """The export names of each (account, region), listed once per plan run: nothing is deployed
+    while planning, so they cannot change. Thread-safe; a listing that fails is not kept. Not for
+    apply, which creates exports as it goes."""
+
+    def __init__(self) -> None:
+        self._names: dict[tuple[str, str], frozenset[str]] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(self, cfn, account: str, region: str) -> frozenset[str]:
+        key = (account, region)
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # one listing per key, however many stacks ask at once
+            if key not in self._names:
+                self._names[key] = export_names(cfn)
+            return self._names[key]
+
+
+def missing_exports(cfn, names: set[str], known: frozenset[str] | None = None) -> list[str]:
+    """The `names` not exported (`known`: the export names, when already listed)."""
+    if not names:
+        return []
+    return sorted(names - (export_names(cfn) if known is None else known))
+
+
+def plan_stack(ctx: RunContext, si: StackInput, exports: ExportNames | None = None) -> StackPlan:
     """Plan one stack. When exports it imports do not exist yet (its bootstrap stack is not
     deployed), no change set can be made: the changes are predicted offline, and apply makes the
-    change set once its dependencies exist."""
+    change set once its dependencies exist. `exports` shares export listings between the stacks
+    of one plan run (None: list them for this stack)."""
     try:
-        return _plan(ctx, si)
+        return _plan(ctx, si, exports)
     except Cancelled:
         raise
     except cs.ChangeSetError as exc:
@@ -102,18 +136,17 @@ def plan_stack(ctx: RunContext, si: StackInput) -> StackPlan:
         return error_plan(si, f"cannot read the deployed template: {exc}")
 
 
-def _plan(ctx: RunContext, si: StackInput) -> StackPlan:
+def _plan(ctx: RunContext, si: StackInput, exports: ExportNames | None) -> StackPlan:
     session = ctx.sessions.get(si.stack.account, si.stack.region)
     cfn = session.client("cloudformation")
-    new = load_template(si.template)
+    new = load_template(si.template)  # the only parse of it
     notes = emulator_notes(new) if ctx.emulated else ()
     body = None
     if ctx.emulated:  # what the emulator is sent, and has stored: compare like with like
-        from .emulator import adapt
+        from .emulator import adapt_doc
 
-        body, adapted = adapt(si.template)
+        body, adapted, new = adapt_doc(si.template, new)
         notes += adapted
-        new = load_template(body) if adapted else new
     state = cs.wait_until_idle(ctx, cfn, si.name, si.label)
     if state.status == "ROLLBACK_COMPLETE":
         failure = cs.first_failure(cfn, si.name)
@@ -122,7 +155,9 @@ def _plan(ctx: RunContext, si: StackInput) -> StackPlan:
                                 f"updated; {recreate_hint(si)}")
     cs_type = cs.change_set_type(state, si.label, recreate_hint(si))
     old = deployed_template(cfn, si.name) if state.deployed else None
-    missing = missing_exports(cfn, imported_names(new.get("Resources") or {}) | imported_names(new.get("Outputs") or {}))
+    imports = imported_names(new.get("Resources") or {}) | imported_names(new.get("Outputs") or {})
+    known = exports.get(cfn, si.stack.account, si.stack.region) if exports is not None and imports else None
+    missing = missing_exports(cfn, imports, known)
     if missing:
         predicted = diff_templates(old, new, si.stack.region)
         note = (f"planned offline: the exports it imports ({', '.join(missing)}) do not exist yet, so no change "
@@ -140,7 +175,7 @@ def _plan(ctx: RunContext, si: StackInput) -> StackPlan:
         "; the stack is a REVIEW_IN_PROGRESS shell" if cs_type == "CREATE" else "")
     ctx.ledger.note(si.label, left)
     ref = ChangeSetRef(name, cs_id, cs_type)
-    outcome, reason = cs.wait_ready(ctx, cfn, si.name, cs_id)
+    outcome, reason, first_page = cs.wait_ready(ctx, cfn, si.name, cs_id)
     if outcome == "no-change":
         cleanup(ctx, cfn, si, ref, force=True)
         return StackPlan(**_base(si), status="no-change", notes=notes)
@@ -148,7 +183,7 @@ def _plan(ctx: RunContext, si: StackInput) -> StackPlan:
         cleanup(ctx, cfn, si, ref)
         return StackPlan(**_base(si), status="error", change_set=ref, error=f"change set failed: {reason}",
                          notes=notes)
-    engine = cs.to_resource_changes(cs.describe_all(cfn, si.name, cs_id))
+    engine = cs.to_resource_changes(cs.describe_all(cfn, si.name, cs_id, first_page))
     predicted = diff_templates(old, new, si.stack.region)
     resources = {**((old or {}).get("Resources") or {}), **(new.get("Resources") or {})}
     secret = no_echo(old) | no_echo(new)
@@ -189,5 +224,6 @@ def discard(ctx: RunContext, inputs: Iterable[StackInput], plans: Iterable[Stack
 
 def plan_all(ctx: RunContext, inputs: list[StackInput], jobs: int) -> list[StackPlan]:
     """Plan every stack (parallel, at most `jobs` at once), in input order."""
-    results = run_pool(ctx, inputs, lambda si: si.key, lambda si: plan_stack(ctx, si), jobs)
+    exports = ExportNames()  # nothing is deployed during a plan: list each region's exports once
+    results = run_pool(ctx, inputs, lambda si: si.key, lambda si: plan_stack(ctx, si, exports), jobs)
     return [results[si.key] for si in inputs]
