@@ -24,7 +24,6 @@ The cache never changes output: `--no-cache` gives the same bytes and the same d
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +74,7 @@ class Session:
     prefetch_key: str = ""  # the lambda key the prefetched files were rendered with
     rendered: int = 0
     reused: int = 0
+    on_disk: set[str] = field(default_factory=set)  # reused files: their bytes were read from that path
 
     @classmethod
     def open(cls, root: Path, enabled: bool = True, will_render: bool = False, jobs: int | None = None) -> "Session":
@@ -168,6 +168,7 @@ class Session:
             hit = self._reuse(spec.entry.get("render", {}).get(env), lambda_key)
             if hit is not None:
                 self.reused += 1
+                self.on_disk.update(a.path for a in hit[0])
                 return hit
         pre = self.prefetched.pop((spec_file, env), None)
         if pre is not None and lambda_key == self.prefetch_key:
@@ -192,10 +193,10 @@ class Session:
                 if not path.startswith("generated/") or ".." in path.split("/"):
                     return None
                 with open(os.path.join(self.root, path), "rb") as fh:
-                    content = fh.read()
-                if hashlib.sha256(content).hexdigest() != sha:
+                    art = Artifact(path, fh.read())
+                if art.sha256 != sha:
                     return None
-                files.append(Artifact(path, content))
+                files.append(art)
             return files, [_stack(s) for s in rendered["stacks"]]
         except (OSError, KeyError, TypeError, ValueError):
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
@@ -16,8 +17,8 @@ class Artifact:
     path: str
     content: bytes
 
-    @property
-    def sha256(self) -> str:
+    @functools.cached_property
+    def sha256(self) -> str:  # computed once: the cache check and index.json both need it
         return hashlib.sha256(self.content).hexdigest()
 
 

@@ -1,13 +1,18 @@
 """Write generated/ atomically and compare it with what a build would write.
 
-The new tree is assembled beside the old one (unchanged files hard-linked, changed
-ones written), then swapped in with two renames. A crash leaves either the old
-tree or the new one; an interrupted swap is repaired on the next run.
+A build changes generated/ through a redo journal, so its cost follows what changed, not the
+size of the tree: the new bytes of every added or changed file are staged in `.generated.new/`
+and made durable, then a manifest naming every file to write and remove is committed (written,
+fsynced, renamed into place); only then are the staged files renamed into generated/ and the
+removed ones deleted. A crash before the commit leaves the old tree (the staging is discarded);
+a crash after it is rolled forward by the next run, which finishes the same renames. Either
+way generated/ ends as exactly the old tree or exactly the new one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 import shutil
@@ -19,8 +24,9 @@ from .console import ShipspecError
 from .ir import Artifact
 
 GENERATED = "generated"
-NEW = ".generated.new"
-OLD = ".generated.old"
+NEW = ".generated.new"  # the journal: staged files and, once committed, MANIFEST
+OLD = ".generated.old"  # left by versions that swapped whole trees: repaired by recover()
+MANIFEST = ".journal.json"
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,10 @@ def _read(path: str) -> bytes:
         return fh.read()
 
 
-def diff_tree(root: Path, artifacts: Iterable[Artifact], top: str = GENERATED) -> TreeDiff:
+def diff_tree(root: Path, artifacts: Iterable[Artifact], top: str = GENERATED,
+              on_disk: frozenset[str] = frozenset()) -> TreeDiff:
+    """What differs between generated/ and `artifacts`. Paths in `on_disk` are artifacts whose
+    bytes were just read from that very file: they are not read again."""
     recover(root)
     want = {a.path: a for a in artifacts if a.path.startswith(top + "/")}
     have = _walk(root, top)
@@ -71,21 +80,51 @@ def diff_tree(root: Path, artifacts: Iterable[Artifact], top: str = GENERATED) -
     for path, art in sorted(want.items()):
         if path not in have:
             added.append(path)
-        elif _read(have[path]) != art.content:
+        elif path not in on_disk and _read(have[path]) != art.content:
             changed.append(path)
     removed = sorted(set(have) - set(want))
     return TreeDiff(tuple(added), tuple(changed), tuple(removed))
 
 
 def recover(root: Path) -> None:
-    """Repair an interrupted swap: put the old tree back if the new one never arrived."""
+    """Finish or discard an interrupted build: a committed journal is rolled forward, an
+    uncommitted one removed (the old tree was never touched)."""
     gen, old, new = root / GENERATED, root / OLD, root / NEW
     if old.exists() and not gen.exists():
         os.replace(old, gen)
     if old.exists():
         shutil.rmtree(old)
-    if new.exists():
-        shutil.rmtree(new)
+    if not new.exists():
+        return
+    try:
+        manifest = json.loads((new / MANIFEST).read_text(encoding="utf-8"))
+        writes, removes = list(manifest["write"]), list(manifest["remove"])
+    except (OSError, ValueError, KeyError, TypeError):
+        shutil.rmtree(new)  # not committed: the old tree stands
+        return
+    _apply(root, writes, removes)
+    shutil.rmtree(new)
+
+
+def _apply(root: Path, writes: list[str], removes: list[str]) -> None:
+    """Delete removed files, then move staged files into generated/; safe to repeat after a
+    crash (a file already moved has no staged copy left)."""
+    prefix = GENERATED + "/"
+    for path in removes:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(root, path))
+    top = os.path.join(root, GENERATED)
+    for parent in sorted({os.path.dirname(p) for p in removes}, key=len, reverse=True):
+        d = os.path.join(root, parent)  # prune directories left empty (a file may take a name)
+        while d.startswith(top + os.sep) and os.path.isdir(d) and not os.listdir(d):
+            os.rmdir(d)
+            d = os.path.dirname(d)
+    for path in writes:
+        staged = os.path.join(root, NEW, path[len(prefix):])
+        if os.path.exists(staged):
+            target = os.path.join(root, path)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(staged, target)
 
 
 LOCK = ".shipspec/build.lock"
@@ -116,47 +155,45 @@ def build_lock(root: Path, wait: float = LOCK_WAIT_SECONDS):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def write_tree(root: Path, artifacts: Iterable[Artifact]) -> TreeDiff:
-    """Make generated/ hold exactly `artifacts` (paths under generated/), atomically."""
+def write_tree(root: Path, artifacts: Iterable[Artifact], on_disk: frozenset[str] = frozenset()) -> TreeDiff:
+    """Make generated/ hold exactly `artifacts` (paths under generated/), atomically. `on_disk`:
+    see diff_tree."""
     with build_lock(root):
-        return _write_tree(root, list(artifacts))
+        return _write_tree(root, list(artifacts), on_disk)
 
 
-def _write_tree(root: Path, artifacts: list[Artifact]) -> TreeDiff:
-    diff = diff_tree(root, artifacts)
+def _write_tree(root: Path, artifacts: list[Artifact], on_disk: frozenset[str] = frozenset()) -> TreeDiff:
+    prefix = GENERATED + "/"
+    for art in artifacts:
+        if not art.path.startswith(prefix):
+            raise ValueError(f"'{art.path}' is not under {prefix}")
+    diff = diff_tree(root, artifacts, on_disk=on_disk)
     if diff.clean:
         return diff
-    gen, new, old = root / GENERATED, root / NEW, root / OLD
     touched = set(diff.added) | set(diff.changed)
     written: list[str] = []
     made: set[str] = set()
-    prefix = GENERATED + "/"
-    for art in artifacts:  # plain strings, not Paths: thousands of files per build
-        if not art.path.startswith(prefix):
-            raise ValueError(f"'{art.path}' is not under {prefix}")
+    for art in artifacts:  # plain strings, not Paths: a cold build writes thousands of files
+        if art.path not in touched:
+            continue
         target = os.path.join(root, NEW, art.path[len(prefix):])
         parent = os.path.dirname(target)
         if parent not in made:
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
-        if art.path not in touched:
-            try:
-                os.link(os.path.join(root, art.path), target)
-                continue
-            except OSError:
-                pass
-        tmp = target + ".tmp"
-        with open(tmp, "wb") as fh:
+        with open(target, "wb") as fh:
             fh.write(art.content)
-        os.chmod(tmp, _mode(art.path))
-        os.replace(tmp, target)
+        os.chmod(target, _mode(art.path))
         written.append(target)
-    _fsync_all(written)  # every new file is on disk before the swap
-    if gen.exists():
-        os.replace(gen, old)
-    os.replace(new, gen)
-    if old.exists():
-        shutil.rmtree(old)
+    _fsync_all(written)  # every staged file is on disk before the commit
+    manifest = os.path.join(root, NEW, MANIFEST)
+    with open(manifest + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump({"write": sorted(touched), "remove": list(diff.removed)}, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(manifest + ".tmp", manifest)  # the commit point
+    _apply(root, sorted(touched), list(diff.removed))
+    shutil.rmtree(os.path.join(root, NEW))
     return diff
 
 

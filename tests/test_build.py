@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from unittest import mock
 
@@ -93,30 +94,55 @@ def test_removed_service_files_are_deleted(example_repo):
     assert "removed  generated/photo-thumbs/prod/codepipeline.yml" in result.err
 
 
-def test_crash_during_swap_keeps_old_tree(example_repo):
-    run_cli("build", root=example_repo)
+def _change_and_crash_at(example_repo, fail_on) -> tuple[dict, Path]:
+    """Build, change news-web (a changed file) and remove photo-thumbs (removed files), then
+    build with the rename `fail_on(src, dst)` picks failing; (tree before, spec)."""
+    assert run_cli("build", root=example_repo).status == 0
     before = _tree(example_repo)
     spec = example_repo / "services/news-web.yaml"
     spec.write_text(spec.read_text().replace("compute_type: BUILD_GENERAL1_MEDIUM", "compute_type: BUILD_GENERAL1_LARGE"))
+    (example_repo / "services/photo-thumbs.yaml").unlink()
     real_replace = os.replace
+    calls = []
 
     def crash(src, dst):
-        if Path(src).name == writer.NEW:
+        calls.append(str(dst))
+        if fail_on(str(src), str(dst), calls):
             raise OSError("simulated crash")
         return real_replace(src, dst)
 
     with mock.patch("compiler.writer.os.replace", side_effect=crash):
         result = run_cli("build", root=example_repo)
-    assert result.status == 1
-    # the old tree was moved aside but is restored on the next run, before anything else
-    writer.recover(example_repo)
-    assert _tree(example_repo) == before
-    assert not (example_repo / writer.NEW).exists() and not (example_repo / writer.OLD).exists()
+    assert result.status == 1 and "simulated crash" in result.err
+    return before, spec
+
+
+def test_crash_before_the_journal_commits_keeps_old_tree(example_repo):
+    before, _ = _change_and_crash_at(example_repo, lambda src, dst, calls: dst.endswith(writer.MANIFEST))
+    assert _tree(example_repo) == before  # nothing under generated/ was touched
+    writer.recover(example_repo)  # the uncommitted journal is discarded
+    assert _tree(example_repo) == before and not (example_repo / writer.NEW).exists()
     assert run_cli("build", root=example_repo).status == 0
     assert b"BUILD_GENERAL1_LARGE" in (example_repo / "generated/news-web/prod/codepipeline.yml").read_bytes()
 
 
-def test_crash_while_writing_new_tree_keeps_old_tree(example_repo):
+def test_crash_after_the_journal_commits_is_rolled_forward(example_repo, tmp_path):
+    # the commit lands, then the second rename into generated/ fails: a half-applied tree
+    before, _ = _change_and_crash_at(
+        example_repo, lambda src, dst, calls: "/generated/" in dst and sum("/generated/" in c for c in calls) == 2)
+    assert (example_repo / writer.NEW / writer.MANIFEST).exists()
+    assert _tree(example_repo) != before
+    # what a clean build of the same specs writes, in another copy
+    clean = tmp_path / "clean"
+    for d in ("services", "schema"):
+        shutil.copytree(example_repo / d, clean / d)
+    assert run_cli("build", root=clean).status == 0
+    assert run_cli("check", root=example_repo).status == 0  # check repairs first, then finds it current
+    assert _tree(example_repo) == _tree(clean) and not (example_repo / writer.NEW).exists()
+    assert not (example_repo / "generated/photo-thumbs").exists()
+
+
+def test_crash_while_staging_keeps_old_tree(example_repo):
     run_cli("build", root=example_repo)
     before = _tree(example_repo)
     spec = example_repo / "services/news-web.yaml"
@@ -124,6 +150,14 @@ def test_crash_while_writing_new_tree_keeps_old_tree(example_repo):
     with mock.patch("compiler.writer.os.fsync", side_effect=OSError("disk full")):
         assert run_cli("build", root=example_repo).status == 1
     assert _tree(example_repo) == before
+
+
+def test_tree_left_by_the_old_swap_is_repaired(example_repo):
+    run_cli("build", root=example_repo)
+    before = _tree(example_repo)
+    os.replace(example_repo / "generated", example_repo / writer.OLD)  # crashed between the two renames
+    writer.recover(example_repo)
+    assert _tree(example_repo) == before and not (example_repo / writer.OLD).exists()
 
 
 def test_invalid_spec_writes_nothing(example_repo):

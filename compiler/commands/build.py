@@ -21,7 +21,7 @@ def run(args, console) -> int:
     session = Session.open(console.root, enabled=not args.no_cache, will_render=True)
     project = session.load_project()
     output = compile_project(project)  # unchanged services' files come from the session
-    diff = write_tree(console.root, output.artifacts)
+    diff = write_tree(console.root, output.artifacts, frozenset(session.on_disk))
     session.save()
     if diff.clean:
         console.error(f"generated/ is up to date ({len(output.artifacts)} files)")
