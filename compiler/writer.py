@@ -6,7 +6,8 @@ and made durable, then a manifest naming every file to write and remove is commi
 fsynced, renamed into place); only then are the staged files renamed into generated/ and the
 removed ones deleted. A crash before the commit leaves the old tree (the staging is discarded);
 a crash after it is rolled forward by the next run, which finishes the same renames. Either
-way generated/ ends as exactly the old tree or exactly the new one.
+way generated/ ends as exactly the old tree or exactly the new one. When there is no
+generated/ yet, the staged tree simply becomes it, with one rename.
 """
 
 from __future__ import annotations
@@ -186,6 +187,9 @@ def _write_tree(root: Path, artifacts: list[Artifact], on_disk: frozenset[str] =
         os.chmod(target, _mode(art.path))
         written.append(target)
     _fsync_all(written)  # every staged file is on disk before the commit
+    if not os.path.exists(os.path.join(root, GENERATED)):  # a first build: the staging is the tree
+        os.replace(os.path.join(root, NEW), os.path.join(root, GENERATED))  # the commit point
+        return diff
     manifest = os.path.join(root, NEW, MANIFEST)
     with open(manifest + ".tmp", "w", encoding="utf-8") as fh:
         json.dump({"write": sorted(touched), "remove": list(diff.removed)}, fh)

@@ -152,6 +152,24 @@ def test_crash_while_staging_keeps_old_tree(example_repo):
     assert _tree(example_repo) == before
 
 
+def test_first_build_is_all_or_nothing(example_repo):
+    shutil.rmtree(example_repo / "generated")
+    real_replace = os.replace
+
+    def crash(src, dst):
+        if Path(src).name == writer.NEW:
+            raise OSError("simulated crash")
+        return real_replace(src, dst)
+
+    with mock.patch("compiler.writer.os.replace", side_effect=crash):
+        assert run_cli("build", root=example_repo).status == 1
+    assert not (example_repo / "generated").exists()  # no half tree
+    writer.recover(example_repo)
+    assert not (example_repo / writer.NEW).exists()
+    assert run_cli("build", root=example_repo).status == 0
+    assert run_cli("check", root=example_repo).status == 0
+
+
 def test_tree_left_by_the_old_swap_is_repaired(example_repo):
     run_cli("build", root=example_repo)
     before = _tree(example_repo)
