@@ -211,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plan-change-set-seconds", type=float, default=PLAN_LATENCY.change_set_seconds, metavar="S",
                    help="the latency model's change-set computing time (default: %(default)s)")
     p.add_argument("--output", type=Path, help="write the results as JSON")
+    p.add_argument("--markdown", type=Path, metavar="FILE",
+                   help="also write the two tables as docs/performance.md shows them")
     p.add_argument("--keep", action="store_true", help="keep the scratch repositories")
     args = p.parse_args(argv)
     if args.quick:
@@ -253,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
+    if args.markdown:
+        from .benchreport import markdown
+
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown(bench.results, doc["targets"]), encoding="utf-8")
+        print(f"wrote {args.markdown}", file=sys.stderr)
     return 1 if any(m.error for m in bench.results) else 0
 
 

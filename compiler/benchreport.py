@@ -90,3 +90,22 @@ def table(results: list["Measurement"], goals: list[dict], machine: dict) -> str
         mark = " ok " if g["met"] else "MISS"
         lines.append(f"  [{mark}] {g['target']}: {g['value']:.3g} {g['unit']} ({g['comparison']} {g['limit']} {g['unit']})")
     return "\n".join(lines)
+
+
+def markdown(results: list["Measurement"], goals: list[dict]) -> str:
+    """The measured table and the targets table as docs/performance.md shows them."""
+    lines = ["| N | pairs | measurement | median | min | max | ms per service | RSS MB | tree MB |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for m in results:
+        if m.error:
+            lines.append(f"| {m.size} | {m.pairs} | {m.name} | error | | | | | |")
+            continue
+        lines.append(f"| {m.size} | {m.pairs} | {m.name} | {m.median:.3f} | {min(m.seconds):.3f} | "
+                     f"{max(m.seconds):.3f} | {1000 * m.median / m.size:.1f} | {m.max_rss_mb:.0f} | {m.tree_rss_mb:.0f} |")
+    lines += ["", "| target | measured | limit | met |", "|---|---:|---:|---|"]
+    for g in goals:
+        value = "not measured" if g["value"] is None else f"{g['value']:.3g} {g['unit']}"
+        limit = "(reported)" if g["limit"] is None else f"{g['comparison']} {g['limit']:g} {g['unit']}"
+        met = "" if g["limit"] is None else ("--" if g["met"] is None else ("yes" if g["met"] else "**no**"))
+        lines.append(f"| {g['target']} | {value} | {limit} | {met} |")
+    return "\n".join(lines) + "\n"

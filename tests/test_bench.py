@@ -35,7 +35,7 @@ def _ran(doc: dict) -> dict[tuple[str, int], dict]:
 
 
 def test_every_measurement_runs_and_is_recorded(tmp_path):
-    doc = bench(tmp_path, "--sizes", "2", "--runs", "1", "--skip-plan")
+    doc = bench(tmp_path, "--sizes", "2", "--runs", "1", "--skip-plan", "--markdown", str(tmp_path / "bench.md"))
     assert set(doc["machine"]) >= {"cores", "python", "platform"} and doc["machine"]["cores"] >= 1
     assert doc["sizes"] == [2] and doc["runs"] == 1
     results = _ran(doc)
@@ -46,8 +46,12 @@ def test_every_measurement_runs_and_is_recorded(tmp_path):
     goals = {g["target"]: g for g in doc["targets"]}
     assert all(set(g) >= {"value", "limit", "unit", "met"} for g in goals.values())
     assert goals["build, one-service repository (20x faster than a ~10 s CDK synth)"]["value"] is not None
+    # the docs' tables: one row per measurement, one per target
+    md = (tmp_path / "bench.md").read_text().splitlines()
+    assert sum(line.startswith("| 2 | ") for line in md) == len(PER_SIZE)
+    assert "| build cold | " in md[2] and sum(line.startswith("| build, one-service") for line in md) == 1
     # the scratch repositories are gone, and nothing was written next to the caller
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json", "bench.md"]
 
 
 def test_plan_measurement_runs_on_the_emulator(tmp_path):
