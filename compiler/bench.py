@@ -61,6 +61,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace, work: Path):
         self.args = args
         self.work = work
+        self.latency = Latency(args.plan_api_latency_ms, args.plan_change_set_seconds)  # for plan
         self.results: list[Measurement] = []
 
     def measure(self, name: str, root: Path, size: int, pairs: int, argv: list[str], runs: int,
@@ -143,12 +144,8 @@ class Bench:
         if r.status:
             self.results.append(Measurement(PLAN_NAMES[0][1], n, pairs, error=r.stderr.strip()[-500:]))
             return
-        latency = Latency(self.args.plan_api_latency_ms, self.args.plan_change_set_seconds)
-        models = (("instant emulator", []),
-                  ("AWS-like latency", ["--api-latency-ms", str(latency.api_ms),
-                                        "--change-set-seconds", str(latency.change_set_seconds)]))
-        for model, flags in models:
-            names = dict(PLAN_NAMES)
+        names = dict(PLAN_NAMES)
+        for model, flags in (("instant emulator", []), ("AWS-like latency", self.latency.cli_args())):
             for argv in (["local", "up", *flags], ["bootstrap", "--local", "--yes"]):
                 r = run_cli(root, argv)
                 if r.status:
@@ -246,11 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"machine": {**info, "load_average_at_start": start_load}, "sizes": sizes, "runs": args.runs,
            "results": [m.as_dict() for m in bench.results], "targets": targets(bench.results)}
     if not args.skip_plan:
-        latency = Latency(args.plan_api_latency_ms, args.plan_change_set_seconds)
-        doc["plan_latency_model"] = {"api_latency_ms": latency.api_ms, "change_set_seconds": latency.change_set_seconds}
+        doc["plan_latency_model"] = bench.latency.to_json()
     print(table(bench.results, doc["targets"], doc["machine"]))
     if not args.skip_plan:
-        print(f"plan: {args.plan_services} services; AWS-like latency model: {latency.describe()}")
+        print(f"plan: {args.plan_services} services; AWS-like latency model: {bench.latency.describe()}")
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -37,6 +37,17 @@ class Latency:
     def none(self) -> bool:
         return self.api_ms <= 0 and self.change_set_seconds <= 0
 
+    def cli_args(self) -> list[str]:
+        """The options saying this model, to this module and to `shipspec local up` alike."""
+        return ["--api-latency-ms", str(self.api_ms), "--change-set-seconds", str(self.change_set_seconds)]
+
+    def to_json(self) -> dict:
+        return {"api_latency_ms": self.api_ms, "change_set_seconds": self.change_set_seconds}
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "Latency":
+        return cls(int(doc.get("api_latency_ms", 0)), float(doc.get("change_set_seconds", 0.0)))
+
     def describe(self) -> str:
         if self.none:
             return "instant answers"

@@ -52,15 +52,14 @@ class LocalState:
 
     def to_json(self) -> dict:
         return {"pid": self.pid, "port": self.port, "endpoint": self.endpoint, "account": DEFAULT_ACCOUNT,
-                "api_latency_ms": self.latency.api_ms, "change_set_seconds": self.latency.change_set_seconds}
+                **self.latency.to_json()}
 
 
 def read_state(root: Path) -> LocalState | None:
     path = root / STATE_FILE
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        latency = Latency(int(doc.get("api_latency_ms", 0)), float(doc.get("change_set_seconds", 0.0)))
-        return LocalState(int(doc["pid"]), int(doc["port"]), str(doc["endpoint"]), latency)
+        return LocalState(int(doc["pid"]), int(doc["port"]), str(doc["endpoint"]), Latency.from_json(doc))
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
@@ -133,8 +132,7 @@ def up(root: Path, latency: Latency | None = None) -> tuple[LocalState, bool]:
         url = f"http://{HOST}:{port}"
         with open(root / LOG_FILE, "ab") as log:
             proc = subprocess.Popen([sys.executable, "-m", "compiler.emuserver", "-H", HOST, "-p", str(port),
-                                     "--api-latency-ms", str(latency.api_ms),
-                                     "--change-set-seconds", str(latency.change_set_seconds)],
+                                     *latency.cli_args()],
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                     start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT
