@@ -4,14 +4,13 @@ server on loopback: moto with libyaml template parsing and the optional latency 
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
 import yaml
 
 from conftest import REPO, run_cli
-from test_plan_support import REGION, make_repo
+from test_plan_support import REGION, local_emulator
 
 TOPIC = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Sub '${AWS::StackName}-t'\n"
 
@@ -19,20 +18,10 @@ TOPIC = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      Top
 @pytest.fixture(scope="module")
 def slow_emulator(tmp_path_factory):
     """`shipspec local up` with change sets ready 1.5 s after creation and 50 ms per API call."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key in list(os.environ):
-            if key.startswith("SHIPSPEC_ROLE") or key in ("AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
-                mp.delenv(key)
-        mp.setenv("SHIPSPEC_POLL_SECONDS", "0.1")
-        root = make_repo(tmp_path_factory.mktemp("emu"), "http://127.0.0.1:9")
-        (root / ".shipspec" / "local.json").unlink()
-        up = run_cli("local", "up", "--change-set-seconds", "1.5", "--api-latency-ms", "50", root=root)
-        assert up.status == 0, up.err
+    with local_emulator(tmp_path_factory.mktemp("emu"), up_args=("--change-set-seconds", "1.5", "--api-latency-ms", "50"),
+                        env={"SHIPSPEC_POLL_SECONDS": "0.1"}) as (root, endpoint, up):
         assert "50 ms per API call, change sets ready after 1.5 s" in up.err
-        try:
-            yield root, up.out.strip()
-        finally:
-            assert run_cli("local", "down", root=root).status == 0
+        yield root, endpoint
 
 
 def cfn(endpoint: str):

@@ -8,13 +8,12 @@ services sharing a cluster would see each other's stopped tasks).
 from __future__ import annotations
 
 import json
-import os
 from unittest import mock
 
 import pytest
 
 from conftest import run_cli
-from test_plan_support import REGION, make_repo
+from test_plan_support import REGION, local_emulator, make_repo
 from compiler.local_seed import BANNER, broken_kinds, plan_seed, stop_reason
 from compiler.ops.known_failures import entry, match_reason
 from compiler.validate import load_project
@@ -26,18 +25,8 @@ SERVICES = ("_defaults", "news-web", "photo-thumbs", "video-api")
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory):
     """A scratch repository with `shipspec local up` running; (root, endpoint)."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key in list(os.environ):
-            if key.startswith("SHIPSPEC_ROLE") or key in ("AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
-                mp.delenv(key)
-        root = make_repo(tmp_path_factory.mktemp("seed"), "http://127.0.0.1:9", SERVICES)
-        (root / ".shipspec" / "local.json").unlink()
-        up = run_cli("local", "up", root=root)
-        assert up.status == 0, up.err
-        try:
-            yield root, up.out.strip()
-        finally:
-            assert run_cli("local", "down", root=root).status == 0
+    with local_emulator(tmp_path_factory.mktemp("seed"), SERVICES) as (root, endpoint, _):
+        yield root, endpoint
 
 
 def client(endpoint: str, service: str, account: str):

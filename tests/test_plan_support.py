@@ -5,6 +5,7 @@ clients into any account through the server's STS (as shipspec itself gets them)
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from contextlib import contextmanager
 from unittest import mock
@@ -67,6 +68,27 @@ def reset(endpoint: str) -> None:
     urllib.request.urlopen(req, timeout=10).read()  # noqa: S310 - loopback
 
 
+@contextmanager
+def local_emulator(tmp_path: Path, services=("_defaults", "photo-thumbs", "news-web"), up_args=(),
+                   env: dict[str, str] | None = None):
+    """A scratch repository with a real `shipspec local up` running (options `up_args`), with no
+    role, endpoint or account pinned from outside; (root, endpoint, what `up` printed)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key in list(os.environ):
+            if key.startswith("SHIPSPEC_ROLE") or key in ("AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
+                mp.delenv(key)
+        for key, value in (env or {}).items():
+            mp.setenv(key, value)
+        root = make_repo(tmp_path, "http://127.0.0.1:9", services)
+        (root / ".shipspec" / "local.json").unlink()
+        up = run_cli("local", "up", *up_args, root=root)
+        assert up.status == 0, up.err
+        try:
+            yield root, up.out.strip(), up
+        finally:
+            assert run_cli("local", "down", root=root).status == 0
+
+
 def make_repo(tmp_path: Path, endpoint: str, services=("_defaults", "photo-thumbs", "news-web")) -> Path:
     root = tmp_path / "repo"
     (root / "services").mkdir(parents=True)
@@ -82,7 +104,7 @@ def emu(moto_endpoint, tmp_path, monkeypatch) -> Emu:
     reset(moto_endpoint)
     monkeypatch.setenv("SHIPSPEC_POLL_SECONDS", "0.02")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for key in list(__import__("os").environ):
+    for key in list(os.environ):
         if key.startswith("SHIPSPEC_ROLE"):
             monkeypatch.delenv(key)
     return Emu(make_repo(tmp_path, moto_endpoint), moto_endpoint)
