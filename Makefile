@@ -36,7 +36,7 @@ test: venv checkov
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: venv
-	$(BIN)/python -m compiler.bench $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 build: venv
 	$(BIN)/shipspec build

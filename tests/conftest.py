@@ -50,8 +50,8 @@ class CliResult:
 
 def run_cli(*args: str, root: Path | None = None) -> CliResult:
     """Run the CLI in-process, capturing what it prints."""
-    from compiler.cli import main
-    from compiler.console import Console
+    from compiler.cli.main import main
+    from compiler.cli.console import Console
 
     out, err = io.StringIO(), io.StringIO()
     argv = (["--root", str(root)] if root else []) + list(args)

@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.models import ServiceConfig
+from compiler.spec.models import ServiceConfig
 
 from aws_server import tool_path
 

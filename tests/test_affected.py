@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.affected import Affected, affected, blob_id, parse_shard, shard
+from compiler.deploy.affected import Affected, affected, blob_id, parse_shard, shard
 from conftest import REPO, run_cli
 
 # The examples these tests reason about (the repository may hold more).

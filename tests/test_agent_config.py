@@ -17,12 +17,12 @@ import yaml
 
 from aws_server import REGION, client, moto_server_fixture, tool_path
 from ecs_seed import reset
-from compiler.diagnostics import SpecError
-from compiler.models import ServiceConfig
-from compiler.ops import agent_config as ac
-from compiler.ops.image_size import image_size_commands
-from compiler.render import cfn
-from compiler.validate import load_project
+from compiler.core.diagnostics import SpecError
+from compiler.spec.models import ServiceConfig
+from compiler.build.render import agent_config as ac
+from compiler.build.render.image_size import image_size_commands
+from compiler.build.render import cfn
+from compiler.spec.project import load_project
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "111111111111"

@@ -4,6 +4,7 @@ Nothing here asserts a duration: that is what the benchmark itself reports."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,9 @@ PER_SIZE = {"validate --no-cache", "validate (cached)", "validate one spec", "bu
 
 def bench(tmp_path: Path, *argv: str) -> dict:
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "compiler.bench", *argv, "--output", str(out)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench", *argv, "--output", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=900,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "targets:" in proc.stdout and "median s" in proc.stdout
     return json.loads(out.read_text())

@@ -11,9 +11,9 @@ from unittest import mock
 
 import pytest
 
-from compiler import writer
-from compiler.build import compile_project
-from compiler.validate import load_project
+from compiler.build import writer
+from compiler.build.compile import compile_project
+from compiler.spec.project import load_project
 
 from conftest import run_cli
 
@@ -111,7 +111,7 @@ def _change_and_crash_at(example_repo, fail_on) -> tuple[dict, Path]:
             raise OSError("simulated crash")
         return real_replace(src, dst)
 
-    with mock.patch("compiler.writer.os.replace", side_effect=crash):
+    with mock.patch("compiler.build.writer.os.replace", side_effect=crash):
         result = run_cli("build", root=example_repo)
     assert result.status == 1 and "simulated crash" in result.err
     return before, spec
@@ -147,7 +147,7 @@ def test_crash_while_staging_keeps_old_tree(example_repo):
     before = _tree(example_repo)
     spec = example_repo / "services/news-web.yaml"
     spec.write_text(spec.read_text().replace("keep_images: 30", "keep_images: 31"))
-    with mock.patch("compiler.writer.os.fsync", side_effect=OSError("disk full")):
+    with mock.patch("compiler.build.writer.os.fsync", side_effect=OSError("disk full")):
         assert run_cli("build", root=example_repo).status == 1
     assert _tree(example_repo) == before
 
@@ -161,7 +161,7 @@ def test_first_build_is_all_or_nothing(example_repo):
             raise OSError("simulated crash")
         return real_replace(src, dst)
 
-    with mock.patch("compiler.writer.os.replace", side_effect=crash):
+    with mock.patch("compiler.build.writer.os.replace", side_effect=crash):
         assert run_cli("build", root=example_repo).status == 1
     assert not (example_repo / "generated").exists()  # no half tree
     writer.recover(example_repo)

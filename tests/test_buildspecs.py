@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.buildspec_check import check_buildspec
-from compiler.render import service_files as sf
-from compiler.validate import load_project
+from compiler.lint.buildspec_check import check_buildspec
+from compiler.build.render import service_files as sf
+from compiler.spec.project import load_project
 
 from aws_server import client, moto_server_fixture, tool_path
 from ecs_seed import reset, seed

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from compiler import cache
-from compiler.benchgen import service_name, spec_text, touch_spec, write_fleet
-from compiler.build import compile_project
-from compiler.diagnostics import SpecError
-from compiler.incremental import Session
-from compiler.validate import load_project
+from compiler.build import cache
+from benchmarks.fleet import service_name, spec_text, touch_spec, write_fleet
+from compiler.build.compile import compile_project
+from compiler.core.diagnostics import SpecError
+from compiler.build.incremental import Session
+from compiler.spec.project import load_project
 
 from conftest import run_cli
 
@@ -27,7 +27,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def _build(root: Path) -> Session:
     """What `shipspec build` does, keeping the session to look at its counters."""
-    from compiler.writer import write_tree
+    from compiler.build.writer import write_tree
 
     session = Session.open(root)
     project = session.load_project()
@@ -191,22 +191,22 @@ def test_unwritable_cache_costs_only_speed(fleet, twin):
 
 def test_fingerprint_covers_every_compiler_file(tmp_path):
     package = tmp_path / "compiler"
-    shutil.copytree(Path(cache.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(Path(cache.__file__).parents[1], package, ignore=shutil.ignore_patterns("__pycache__"))
     before = cache.fingerprint_of(package)
     assert cache.fingerprint_of(package) == before
-    for name in ("render/pipeline.py", "assets/notify/handler.py"):
+    for name in ("build/render/pipeline.py", "spec/models.py", "assets/notify/handler.py"):
         target = package / name
         original = target.read_bytes()
         target.write_bytes(original + b"\n# edit\n")
         assert cache.fingerprint_of(package) != before, name
         target.write_bytes(original)
-    (package / "render/new_module.py").write_text("X = 1\n")
+    (package / "build/render/new_module.py").write_text("X = 1\n")
     assert cache.fingerprint_of(package) != before
 
 
 def test_cold_build_in_worker_processes_writes_the_same_bytes(fleet, twin, monkeypatch):
-    from compiler import prerender
-    from compiler.writer import write_tree
+    from compiler.build import prerender
+    from compiler.build.writer import write_tree
 
     monkeypatch.setattr(prerender, "MIN_SPECS", 2)
     session = Session.open(fleet, will_render=True, jobs=2)
@@ -223,7 +223,7 @@ def test_cold_build_in_worker_processes_writes_the_same_bytes(fleet, twin, monke
 
 
 def test_invalid_spec_in_a_worker_gives_the_uncached_diagnostics(fleet, monkeypatch):
-    from compiler import prerender
+    from compiler.build import prerender
 
     monkeypatch.setattr(prerender, "MIN_SPECS", 2)
     bad = fleet / f"services/{service_name(5)}.yaml"
@@ -240,7 +240,7 @@ def test_invalid_spec_in_a_worker_gives_the_uncached_diagnostics(fleet, monkeypa
 # --- lint ----------------------------------------------------------------------------------
 
 def test_lint_cache_gives_the_same_findings_and_skips_unchanged_templates(tmp_path):
-    from compiler.ir import Artifact, BuildOutput, Stack
+    from compiler.build.ir import Artifact, BuildOutput, Stack
     from compiler.lint.cache import NAMESPACE, lint_output_cached
     from compiler.lint.engine import lint_output
 

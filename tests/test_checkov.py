@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.build import compile_project
+from compiler.build.compile import compile_project
 from compiler.lint.engine import templates_of
 from compiler.lint.rules import TemplateDoc
 from compiler.lint.suppress import checkov_skips
-from compiler.validate import load_project
+from compiler.spec.project import load_project
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""The optional GitHub OIDC provider and CI roles (compiler/render/ci_roles.py): cfn-lint clean,
+"""The optional GitHub OIDC provider and CI roles (compiler/build/render/ci_roles.py): cfn-lint clean,
 trust scoped to the repository (pull requests and the default branch may plan, only GitHub
 environments may deploy), least privilege, and every CloudFormation call shipspec makes allowed."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.render import cfn
-from compiler.render.ci_roles import render_ci_roles
+from compiler.build.render import cfn
+from compiler.build.render.ci_roles import render_ci_roles
 from conftest import REPO
 
 REPO_NAME = "example-corp/shipspec-config"
@@ -116,7 +116,7 @@ def _camel(method: str) -> str:
 def cfn_calls(*files: str) -> set[str]:
     calls = set()
     for f in files:
-        text = (REPO / "compiler" / "aws" / f).read_text()
+        text = (REPO / "compiler" / "deploy" / "aws" / f).read_text()
         for method in re.findall(r"\bcfn\.([a-z_]+)\(", text):
             calls.add("cloudformation:" + ("DescribeStacks" if method == "get_paginator" else _camel(method)))
     return calls
@@ -133,8 +133,8 @@ def test_every_cloudformation_call_is_allowed():
 
 
 def test_uploads_are_allowed_where_shipspec_puts_them():
-    from compiler.aws.artifacts import TEMPLATE_PREFIX
-    from compiler.lambda_zip import lambda_key
+    from compiler.deploy.aws.artifacts import TEMPLATE_PREFIX
+    from compiler.build.lambda_zip import lambda_key
 
     def prefixes(logical: str) -> set[str]:
         st = next(s for s in statements(hub()[logical]) if s["Sid"] == "TemplatesThroughTheArtifactBucket")

@@ -83,7 +83,7 @@ def test_shipspec_lint_rules_clean_and_every_exception_justified(texts, variant)
     bare = yaml.safe_load(text)
     for res in bare["Resources"].values():
         res.pop("Metadata", None)
-    from compiler.render.cfn import dump_yaml
+    from compiler.build.render.cfn import dump_yaml
 
     raw, _ = check_template(Template("ci.yml", dump_yaml(bare), "us-east-1"), {}, None)
     assert {d.code for d in raw} == {e["id"] for _l, e in entries}

@@ -182,7 +182,7 @@ def test_runs_with_no_network_and_no_aws_configuration(repo):
     code = ("import socket, sys\n"
             "def refuse(*a, **k):\n    raise OSError('network access attempted')\n"
             "socket.socket.connect = refuse\nsocket.create_connection = refuse\n"
-            "from compiler.cli import main\nsys.exit(main(['--root', sys.argv[1], 'diff']))\n")
+            "from compiler.cli.main import main\nsys.exit(main(['--root', sys.argv[1], 'diff']))\n")
     proc = subprocess.run([sys.executable, "-c", code, str(repo)], env=env, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -198,7 +198,7 @@ def test_long_values_show_where_they_differ(repo):
 
 
 def test_format_pair_windows_long_strings():
-    from compiler.report_diff import MAX_VALUE, format_pair
+    from compiler.cli.report_diff import MAX_VALUE, format_pair
 
     a, b = "x" * 400 + "tail-a", "x" * 400 + "tail-b"
     shown = format_pair(a, b)

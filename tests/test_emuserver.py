@@ -1,4 +1,4 @@
-"""The local emulator's process (`compiler/emuserver.py`), started by `shipspec local up` as a real
+"""The local emulator's process (`compiler/local/emuserver.py`), started by `shipspec local up` as a real
 server on loopback: moto with libyaml template parsing and the optional latency model."""
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def test_status_reports_the_model_and_a_different_one_is_refused(slow_emulator):
 def test_libyaml_loader_reads_templates_exactly_as_moto_does():
     from moto.cloudformation.utils import yaml_tag_constructor
 
-    from compiler.emuserver import libyaml_loader
+    from compiler.local.emuserver import libyaml_loader
 
     class PurePython(yaml.Loader):  # what moto uses, without touching the global loader
         pass

@@ -8,9 +8,9 @@ import typing
 import pytest
 from pydantic import BaseModel
 
-from compiler.build import render_service
-from compiler.models import ServiceConfig
-from compiler.validate import load_project
+from compiler.build.compile import render_service
+from compiler.spec.models import ServiceConfig
+from compiler.spec.project import load_project
 
 ARN = "arn:aws:codeconnections:ap-northeast-1:222222222222:connection/99999999-0000-0000-0000-000000000000"
 SM = "arn:aws:secretsmanager:ap-northeast-1:222222222222:secret:news/other-QwErTy"

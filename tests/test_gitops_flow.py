@@ -21,8 +21,8 @@ STG, PROD = "111111111111", "222222222222"
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
 
-pytest.importorskip("compiler.commands.plan", reason="shipspec plan has not landed yet")
-pytest.importorskip("compiler.commands.apply", reason="shipspec apply has not landed yet")
+pytest.importorskip("compiler.cli.commands.plan", reason="shipspec plan has not landed yet")
+pytest.importorskip("compiler.cli.commands.apply", reason="shipspec apply has not landed yet")
 
 
 def git(root: Path, *args: str) -> str:
@@ -112,7 +112,7 @@ def pr_plan(flow):
 
 
 def test_plan_comment_lists_only_affected_services_most_dangerous_first(pr_plan):
-    from compiler.report_plan import MARKER
+    from compiler.cli.report_plan import MARKER
 
     _doc, md, _ = pr_plan
     assert md.startswith(MARKER)

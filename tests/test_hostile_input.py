@@ -15,10 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.diagnostics import SpecError
-from compiler.schema import service_schema
-from compiler.validate import load_project
-from compiler.yamlsrc import load_text
+from compiler.core.diagnostics import SpecError
+from compiler.spec.schema import service_schema
+from compiler.spec.project import load_project
+from compiler.spec.yamlsrc import load_text
 
 from conftest import run_cli
 

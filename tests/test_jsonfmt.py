@@ -1,4 +1,4 @@
-"""compiler.jsonfmt writes exactly what json.dumps(indent=2, sort_keys=True) writes."""
+"""compiler.core.jsonfmt writes exactly what json.dumps(indent=2, sort_keys=True) writes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler import jsonfmt
-from compiler.build import compile_project
-from compiler.validate import load_project
+from compiler.core import jsonfmt
+from compiler.build.compile import compile_project
+from compiler.spec.project import load_project
 
 scalars = st.one_of(st.text(max_size=20), st.integers(), st.booleans(), st.none(),
                     st.floats(allow_nan=True), st.sampled_from(["\u2028", "é", "\x00", '"\\', "\U0001F600"]))

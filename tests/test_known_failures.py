@@ -7,8 +7,13 @@ import re
 import pytest
 
 from compiler.ops.doctor_checks import CHECKS
-from compiler.ops.known_failures import (KNOWN_FAILURES, TROUBLESHOOTING_PATH, fill, match_reason,
-                                         troubleshooting_markdown)
+from compiler.ops.known_failures import (
+    KNOWN_FAILURES,
+    TROUBLESHOOTING_PATH,
+    fill,
+    match_reason,
+    troubleshooting_markdown,
+)
 
 IDS = [e.id for e in KNOWN_FAILURES]
 

@@ -8,7 +8,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from compiler import lambda_zip as lz
+from compiler.build import lambda_zip as lz
 
 ASSET = Path(__file__).resolve().parents[1] / "compiler" / "assets" / "notify" / "handler.py"
 

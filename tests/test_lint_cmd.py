@@ -13,9 +13,9 @@ from unittest import mock
 
 import pytest
 
-from compiler import cli
-from compiler.console import Console
-from compiler.ir import Artifact, BuildOutput, Stack
+from compiler.cli import main as cli
+from compiler.cli.console import Console
+from compiler.build.ir import Artifact, BuildOutput, Stack
 from compiler.lint import cfnlint_runner
 from compiler.lint.cfnlint_runner import CfnLinter, CfnTask, Pool, lint_templates
 from compiler.lint.engine import lint_output
@@ -67,7 +67,7 @@ def test_lint_on_the_repository_is_clean(monkeypatch):
 
 def test_a_finding_prints_at_its_generated_path_line_and_column_and_exits_1(monkeypatch):
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    from compiler import build
+    from compiler.build import compile as build
 
     real = build.compile_project
 
@@ -176,8 +176,8 @@ def test_bad_jobs_value_is_a_usage_error():
 
 
 def test_cli_start_up_does_not_import_cfn_lint():
-    code = ("import sys; from compiler import cli; cli.build_parser(); "
-            "import compiler.commands.lint, compiler.lint; "
+    code = ("import sys; from compiler.cli import main; main.build_parser(); "
+            "import compiler.cli.commands.lint, compiler.lint; "
             "bad = [m for m in sys.modules if m.split('.')[0] == 'cfnlint']; "
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -186,7 +186,7 @@ def test_cli_start_up_does_not_import_cfn_lint():
 
 @pytest.mark.parametrize("fmt", ["github"])
 def test_github_format_annotates_the_generated_file(fmt, monkeypatch):
-    from compiler import build
+    from compiler.build import compile as build
 
     real = build.compile_project
     with mock.patch.object(build, "compile_project",

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.build import compile_project
+from compiler.build.compile import compile_project
 from compiler.lint import rules_doc
 from compiler.lint.engine import Template, check_template, templates_of
 from compiler.lint.iam_rules import STAR_RESOURCE_ACTIONS
 from compiler.lint.positions import PositionIndex
 from compiler.lint.rules import REGISTRY, TemplateDoc, all_rules
 from compiler.lint.suppress import checkov_skips, suppressions
-from compiler.render.cfn import dump_yaml
-from compiler.validate import load_project
+from compiler.build.render.cfn import dump_yaml
+from compiler.spec.project import load_project
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = "generated/demo/stg/codepipeline.yml"

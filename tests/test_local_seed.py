@@ -14,9 +14,9 @@ import pytest
 
 from conftest import run_cli
 from test_plan_support import REGION, local_emulator, make_repo
-from compiler.local_seed import BANNER, broken_kinds, plan_seed, stop_reason
+from compiler.local.seed import BANNER, broken_kinds, plan_seed, stop_reason
 from compiler.ops.known_failures import entry, match_reason
-from compiler.validate import load_project
+from compiler.spec.project import load_project
 
 STG, PROD = "111111111111", "222222222222"
 SERVICES = ("_defaults", "news-web", "photo-thumbs", "video-api")
@@ -156,7 +156,7 @@ def test_refuses_without_a_running_emulator(tmp_path):
 
 def test_refuses_an_endpoint_that_is_not_loopback(tmp_path):
     root = make_repo(tmp_path, "http://10.20.30.40:4566", SERVICES)
-    with mock.patch("compiler.localemu.healthy", return_value=True), \
+    with mock.patch("compiler.local.emulator.healthy", return_value=True), \
             mock.patch("compiler.ops.clients.client_factory", side_effect=AssertionError("no clients")):
         r = run_cli("local", "seed", "news-web", "--env", "stg", root=root)
     assert r.status == 1 and "not a loopback address" in r.err and "10.20.30.40" in r.err

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import compile_project
-from compiler.validate import load_project
+from compiler.build.compile import compile_project
+from compiler.spec.project import load_project
 
 CASES = Path(__file__).parent / "golden" / "output"
 

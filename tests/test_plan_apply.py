@@ -6,7 +6,7 @@ import json
 
 from test_plan_support import PROD, STG, by_name, emu, moto_endpoint, plan_json  # noqa: F401 (fixtures)
 
-from compiler.aws.protect import stack_policy
+from compiler.deploy.aws.protect import stack_policy
 
 
 def test_bootstrap_creates_protected_stacks_and_is_idempotent(emu):
@@ -201,7 +201,7 @@ def test_one_apply_from_nothing_holds_deferred_stacks_to_the_plan(emu, tmp_path)
 
 
 def test_deferred_stack_that_differs_from_the_plan_is_not_applied(emu, tmp_path, monkeypatch):
-    from compiler.aws import planner
+    from compiler.deploy.aws import planner
 
     original = planner.diff_templates
 

@@ -14,8 +14,8 @@ import pytest
 
 from test_plan_support import STG, by_name, emu, moto_endpoint, on_clients, plan_json  # noqa: F401 (fixtures)
 
-from compiler.aws import changesets
-from compiler.aws.protect import stack_policy
+from compiler.deploy.aws import changesets
+from compiler.deploy.aws.protect import stack_policy
 
 
 class _Raw:
@@ -167,12 +167,12 @@ Outputs:
 def _aws_run(name: str, template: bytes = SIMPLE):
     """plan_stack then apply_stack on AWS (AWS_ENDPOINT_URL): moto cannot run shipspec's real templates
     outside the emulator adaptations, so these use a small one."""
-    from compiler.aws.apply import ApplyOptions, apply_stack
-    from compiler.aws.inputs import StackInput
-    from compiler.aws.planner import plan_stack
-    from compiler.aws.runctx import RunContext, Timing
-    from compiler.aws.session import Endpoint, Sessions
-    from compiler.ir import Stack
+    from compiler.deploy.aws.apply import ApplyOptions, apply_stack
+    from compiler.deploy.aws.inputs import StackInput
+    from compiler.deploy.aws.planner import plan_stack
+    from compiler.deploy.aws.runctx import RunContext, Timing
+    from compiler.deploy.aws.session import Endpoint, Sessions
+    from compiler.build.ir import Stack
 
     lines = []
     ctx = RunContext(Sessions(Endpoint()), Timing(poll=0.02), log=lines.append, keep=True)
@@ -232,7 +232,7 @@ def test_apply_failure_names_the_first_failed_resource(aws_mode, monkeypatch):
 
 
 def test_busy_stack_is_waited_for_then_applied(emu, monkeypatch):
-    from compiler.aws.runctx import RunContext
+    from compiler.deploy.aws.runctx import RunContext
 
     assert emu.cli("bootstrap", "--local", "--yes", "--env", "stg").status == 0
     assert emu.cli("apply", "--local", "--yes", "photo-thumbs", "--env", "stg").status == 0

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from compiler import gate
+from compiler.deploy import gate
 from conftest import run_cli
 
 

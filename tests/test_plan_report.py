@@ -12,17 +12,17 @@ from unittest import mock
 
 import pytest
 
-from compiler import localemu
-from compiler.aws.changesets import to_resource_changes
-from compiler.aws.emulator import adapt, adapt_doc
-from compiler.aws.executor import run_pool
-from compiler.aws.protect import blocked_changes, stack_policy
-from compiler.aws.runctx import RunContext, Timing
-from compiler.aws.session import role_arn_for
-from compiler.changes import PropertyChange, ResourceChange, with_risk
-from compiler.plan_model import Orphan, Plan, PlanFileError, StackPlan, dumps, load_plan
-from compiler.predict import load_template
-from compiler.report_plan import MARKER, markdown, text
+from compiler.local import emulator as localemu
+from compiler.deploy.aws.changesets import to_resource_changes
+from compiler.local.adapt import adapt, adapt_doc
+from compiler.deploy.aws.executor import run_pool
+from compiler.deploy.aws.protect import blocked_changes, stack_policy
+from compiler.deploy.aws.runctx import RunContext, Timing
+from compiler.deploy.aws.session import role_arn_for
+from compiler.deploy.changes import PropertyChange, ResourceChange, with_risk
+from compiler.deploy.plan import Orphan, Plan, PlanFileError, StackPlan, dumps, load_plan
+from compiler.deploy.predict import load_template
+from compiler.cli.report_plan import MARKER, markdown, text
 
 
 def change(lid, rtype="AWS::IAM::Role", action="Modify", replacement="False", props=(), source="both", policy=None):

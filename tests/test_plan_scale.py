@@ -7,7 +7,7 @@ from unittest import mock
 
 from test_plan_support import STG, by_name, emu, moto_endpoint, on_clients, plan_json  # noqa: F401 (fixtures)
 
-from compiler.aws import planner
+from compiler.deploy.aws import planner
 
 SPEC = """name: {name}
 source:

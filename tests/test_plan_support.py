@@ -125,7 +125,7 @@ def by_name(doc: dict) -> dict[tuple[str, str], dict]:
 @contextmanager
 def on_clients(register):
     """Call register(service, client) for every client shipspec creates (to hook its events)."""
-    from compiler.aws.session import AccountSession
+    from compiler.deploy.aws.session import AccountSession
 
     original = AccountSession.client
     seen: set[int] = set()

@@ -10,11 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import compile_project
-from compiler.changes import (CAUTION, CHURN, DANGER, SAFE, PropertyChange, ResourceChange, classify, merge,
-                              pointer_to_path, sort_key)
-from compiler.predict import create_only_properties, diff_templates, load_template
-from compiler.validate import load_project
+from compiler.build.compile import compile_project
+from compiler.deploy.changes import (
+    CAUTION,
+    CHURN,
+    DANGER,
+    SAFE,
+    PropertyChange,
+    ResourceChange,
+    classify,
+    merge,
+    pointer_to_path,
+    sort_key,
+)
+from compiler.deploy.predict import create_only_properties, diff_templates, load_template
+from compiler.spec.project import load_project
 
 REPO = Path(__file__).resolve().parent.parent
 PIPELINE = "generated/news-web/prod/codepipeline.yml"
@@ -295,6 +305,6 @@ def test_pointer_to_path():
 
 
 def test_importing_the_modules_does_not_load_cfn_lint():
-    code = ("import sys, compiler.predict, compiler.changes, compiler.commands.diff, compiler.stackdiff; "
+    code = ("import sys, compiler.deploy.predict, compiler.deploy.changes, compiler.cli.commands.diff, compiler.deploy.stackdiff; "
             "bad = [m for m in ('cfnlint', 'boto3', 'moto') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

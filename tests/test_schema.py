@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from compiler.schema import SCHEMA_PATH, schema_bytes
+from compiler.spec.schema import SCHEMA_PATH, schema_bytes
 
 
 @pytest.fixture(scope="module")

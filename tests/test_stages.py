@@ -14,17 +14,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.build import render_service
-from compiler.buildspec_check import check_buildspec
-from compiler.diagnostics import SpecError
+from compiler.build.compile import render_service
+from compiler.lint.buildspec_check import check_buildspec
+from compiler.core.diagnostics import SpecError
 from compiler.lint.engine import Template, check_template
 from compiler.lint.positions import PositionIndex
-from compiler.models import ServiceConfig, StageAction
-from compiler.predict import diff_templates
-from compiler.render import cfn, pipeline
-from compiler.render import stages as st
-from compiler.triggers import count_triggers
-from compiler.validate import load_project
+from compiler.spec.models import ServiceConfig, StageAction
+from compiler.deploy.predict import diff_templates
+from compiler.build.render import cfn, pipeline
+from compiler.build.render import stages as st
+from compiler.lint.triggers import count_triggers
+from compiler.spec.project import load_project
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "output"

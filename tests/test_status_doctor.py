@@ -19,15 +19,21 @@ import pytest
 from aws_server import REGION, client, moto_server_fixture
 from conftest import run_cli
 from ecs_seed import reset
-from compiler.models import ServiceConfig
-from compiler.ops import agent_config as ac
+from compiler.spec.models import ServiceConfig
+from compiler.build.render import agent_config as ac
 from compiler.ops.doctor import diagnose, exit_status
-from compiler.ops.evidence import Evidence, Instance, StoppedContainer, StoppedTask, TaskDefinitionInfo, \
-    gather_evidence
+from compiler.ops.evidence import (
+    Evidence,
+    Instance,
+    StoppedContainer,
+    StoppedTask,
+    TaskDefinitionInfo,
+    gather_evidence,
+)
 from compiler.ops.known_failures import entry
-from compiler.ops.report import format_doctor, format_status
+from compiler.cli.report_ops import format_doctor, format_status
 from compiler.ops.status import Deployment, PipelineStatus, ServiceStatus, Snapshot, gather
-from compiler.validate import load_project
+from compiler.spec.project import load_project
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "111111111111"
@@ -396,7 +402,7 @@ def test_status_lists_pipeline_executions_and_says_when_stage_states_are_unavail
 @pytest.fixture
 def repo(tmp_path, moto_endpoint):
     """A repository with the example specs whose `--local` emulator is this module's moto server."""
-    pytest.importorskip("compiler.localemu")
+    pytest.importorskip("compiler.local.emulator")
     shutil.copytree(REPO / "services", tmp_path / "services")
     port = int(moto_endpoint.rsplit(":", 1)[-1])
     (tmp_path / ".shipspec").mkdir()

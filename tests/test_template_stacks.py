@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from aws_server import client, moto_server_fixture
-from compiler import naming
-from compiler.models import ServiceConfig
-from compiler.render import bootstrap, cfn, notification, pipeline
+from compiler.spec import naming
+from compiler.spec.models import ServiceConfig
+from compiler.build.render import bootstrap, cfn, notification, pipeline
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"  # moto's default account

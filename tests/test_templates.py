@@ -8,12 +8,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from compiler import naming
-from compiler.models import ServiceConfig
-from compiler.render import bootstrap, cfn, codebuild, notification, pipeline, service_files, stages
-from compiler.render.iam import actions_of
-from compiler.triggers import count_triggers
-from compiler.validate import load_project
+from compiler.spec import naming
+from compiler.spec.models import ServiceConfig
+from compiler.build.render import bootstrap, cfn, codebuild, notification, pipeline, service_files, stages
+from compiler.build.render.iam import actions_of
+from compiler.lint.triggers import count_triggers
+from compiler.spec.project import load_project
 
 REPO = Path(__file__).resolve().parent.parent
 LAMBDA_KEY = "lambda/notify-0123456789abcdef.zip"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from compiler.models import ServiceConfig
-from compiler.render import cfn, pipeline
-from compiler.triggers import count_triggers
+from compiler.spec.models import ServiceConfig
+from compiler.build.render import cfn, pipeline
+from compiler.lint.triggers import count_triggers
 
 ACCOUNT, REGION = "444444444444", "us-east-1"
 CONNECTION = f"arn:aws:codestar-connections:{REGION}:{ACCOUNT}:connection/primary-1"

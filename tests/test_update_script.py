@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.models import ServiceConfig
-from compiler.render.service_files import update_script
-from compiler.validate import load_project
+from compiler.spec.models import ServiceConfig
+from compiler.build.render.service_files import update_script
+from compiler.spec.project import load_project
 
 from aws_server import client, moto_server_fixture
 from ecs_seed import OLD_IMAGE, TAGS, reset, run_bash, seed

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.cli import build_parser
-from compiler.console import UsageError
+from compiler.cli.main import build_parser
+from compiler.cli.console import UsageError
 from conftest import REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
@@ -116,7 +116,7 @@ def test_pull_request_checkout_has_full_history_and_tests_run_only_for_compiler_
 
 
 def test_pull_request_comment_is_found_by_the_plan_marker():
-    from compiler.report_plan import MARKER
+    from compiler.cli.report_plan import MARKER
 
     text = (REPO / ".github/workflows/pull-request.yml").read_text()
     assert text.count(MARKER) >= 2  # written into the comment, and searched for

@@ -9,9 +9,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.build import compile_project
-from compiler.render import cfn, yamlemit
-from compiler.validate import load_project
+from compiler.build.compile import compile_project
+from compiler.build.render import cfn, yamlemit
+from compiler.spec.project import load_project
 
 pytestmark = pytest.mark.skipif(cfn._CDumper is None, reason="PyYAML built without libyaml")
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from .. import cache
-from ..diagnostics import Diagnostic, Location
-from ..ir import BuildOutput
+from ..build import cache
+from ..core.diagnostics import Diagnostic, Location
+from ..build.ir import BuildOutput
 from .engine import LintReport, Template, buildspecs_of, check_template, templates_of
 
 NAMESPACE = "lint"
@@ -114,7 +114,7 @@ def _entry(value) -> tuple[list[Diagnostic], int] | None:
 
 
 def _buildspec(store: cache.Store, path: str, text: str) -> list[Diagnostic]:
-    from ..buildspec_check import check_buildspec
+    from .buildspec_check import check_buildspec
 
     k = cache.key("buildspec", cache.compiler_fingerprint(), path, text)
     value = store.get(k)

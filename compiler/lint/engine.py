@@ -8,8 +8,8 @@ from typing import Mapping, Sequence
 
 import yaml
 
-from ..diagnostics import Diagnostic, Location
-from ..ir import BuildOutput
+from ..core.diagnostics import Diagnostic, Location
+from ..build.ir import BuildOutput
 from .positions import PositionIndex
 from .rules import Rule, TemplateDoc, all_rules, run_rules
 from .suppress import Issue, apply, suppressions
@@ -78,7 +78,7 @@ def check_template(t: Template, files: Mapping[str, bytes], cfn_issues: Sequence
 
 def inline_buildspecs(doc: TemplateDoc, index: PositionIndex) -> list[Diagnostic]:
     """The buildspec check on every CodeBuild project's inline Source.BuildSpec, positioned in the template."""
-    from ..buildspec_check import check_buildspec
+    from .buildspec_check import check_buildspec
 
     out = []
     for rid, _res, props in doc.of_type("AWS::CodeBuild::Project"):
@@ -99,7 +99,7 @@ def inline_buildspecs(doc: TemplateDoc, index: PositionIndex) -> list[Diagnostic
 
 def lint_output(output: BuildOutput, jobs: int | None = None, timeout: float | None = None) -> LintReport:
     """Every finding in the generated templates and buildspecs of `output`."""
-    from ..buildspec_check import check_buildspec
+    from .buildspec_check import check_buildspec
     from .cfnlint_runner import DEFAULT_TIMEOUT, CfnTask, Pool, lint_templates
 
     templates = templates_of(output)

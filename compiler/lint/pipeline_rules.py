@@ -258,13 +258,13 @@ class OneTrigger(Rule):
     id = "SS303"
     title = "Exactly one trigger starts the pipeline"
     description = ("Each pipeline can be started by exactly one thing: one V2 trigger, one change-detecting "
-                   "source action, one webhook or one EventBridge rule targeting it (compiler/triggers.py "
+                   "source action, one webhook or one EventBridge rule targeting it (compiler/lint/triggers.py "
                    "counts them). Several triggers run the pipeline once per push per trigger.")
     hint = ("Turn off change detection (DetectChanges/PollForSourceChanges false) on every source action but "
             "the primary, and keep a single webhook, rule or V2 trigger for it.")
 
     def check(self, doc: TemplateDoc) -> Iterator[Finding]:
-        from ..triggers import count_triggers
+        from .triggers import count_triggers
 
         pipelines = [rid for rid, _r, _p in doc.of_type("AWS::CodePipeline::Pipeline")]
         if not pipelines:

@@ -2,7 +2,7 @@
 
 A rule looks at one `TemplateDoc` and yields `Finding`s (a path inside the template and a
 message). It never formats or prints: `compiler.lint.engine` turns findings into
-`compiler.diagnostics.Diagnostic` values (positions, suppressions), and the CLI formats them.
+`compiler.core.diagnostics.Diagnostic` values (positions, suppressions), and the CLI formats them.
 
 Ids are stable: SS1xx least-privilege IAM, SS2xx stateful/logging resources, SS3xx pipeline
 wiring, SS0xx the suppression mechanism itself. Every rule is documented in docs/security.md.

@@ -1,6 +1,6 @@
 """The client factory `status` and `doctor` hand to the gather functions (the AWS edge).
 
-It uses the shared sessions (`compiler.aws.session`: adaptive retries, role per account, the
+It uses the shared sessions (`compiler.deploy.aws.session`: adaptive retries, role per account, the
 STS account check) and, with `--local`, the emulator recorded by `shipspec local up`.
 """
 
@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING
 from .status import ClientFactory
 
 if TYPE_CHECKING:
-    from ..models import ServiceConfig
+    from ..spec.models import ServiceConfig
 
 
 def client_factory(root: Path, c: "ServiceConfig", local: bool, role_name: str | None = None) -> ClientFactory:
     """Clients for the environment's account and region, after checking the credentials are that
     account's (raises ShipspecError otherwise)."""
-    from ..aws.session import Endpoint, Sessions
+    from ..deploy.aws.session import Endpoint, Sessions
 
     if local:
-        from ..localemu import endpoint
+        from ..local.emulator import endpoint
 
         ep = Endpoint(endpoint(root), emulated=True)
     else:

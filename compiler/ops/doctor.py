@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from .agent_config import agent_settings, parse_recorded, recorded_value, target_tag
+from ..build.render.agent_config import agent_settings, parse_recorded, recorded_value, target_tag
 from .doctor_checks import Check, check
 from .evidence import Evidence, Instance
 from .known_failures import KnownFailure, doc_anchor, entry, fill, match_reason
 
 if TYPE_CHECKING:
-    from ..models import ServiceConfig
+    from ..spec.models import ServiceConfig
 
 MAX_SAMPLES = 3
 _RANK = {"error": 0, "warning": 1, "info": 2}

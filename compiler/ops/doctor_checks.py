@@ -101,7 +101,7 @@ READS = (
 
 def guide_markdown() -> list[str]:
     """How the agent settings reach the instances and what the doctor reads (for the generated doc)."""
-    from .agent_config import ATTRIBUTE, SCHEDULE
+    from ..build.render.agent_config import ATTRIBUTE, SCHEDULE
 
     return [
         "## The ECS agent settings on EC2 container instances", "",

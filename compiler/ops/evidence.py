@@ -16,12 +16,22 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Optional
 
-from .agent_config import ATTRIBUTE
-from .status import ClientFactory, Snapshot, ServiceEvent, _client_error, error_code, family_revision, \
-    gather_pipeline, gather_service, iso, short_error
+from ..build.render.agent_config import ATTRIBUTE
+from .status import (
+    ClientFactory,
+    Snapshot,
+    ServiceEvent,
+    _client_error,
+    error_code,
+    family_revision,
+    gather_pipeline,
+    gather_service,
+    iso,
+    short_error,
+)
 
 if TYPE_CHECKING:
-    from ..models import ServiceConfig
+    from ..spec.models import ServiceConfig
 
 MAX_STOPPED = 20
 MAX_EVENTS = 50

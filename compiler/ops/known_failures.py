@@ -19,8 +19,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Mapping, Optional
 
-from .doctor_checks import (CHECKS, DOC_IMAGE_CLEANUP, DOC_PULL, DOC_SERVICE_EVENTS, DOC_STOPPED_CODES,
-                            DOC_TASK_STOPPED, ECS_DOCS, REPOST, Severity, guide_markdown)
+from .doctor_checks import (
+    CHECKS,
+    DOC_IMAGE_CLEANUP,
+    DOC_PULL,
+    DOC_SERVICE_EVENTS,
+    DOC_STOPPED_CODES,
+    DOC_TASK_STOPPED,
+    ECS_DOCS,
+    REPOST,
+    Severity,
+    guide_markdown,
+)
 
 Seen = Literal["stopped task", "container", "service event", "deployment"]
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .. import naming
+from ..spec import naming
 
 if TYPE_CHECKING:
-    from ..models import ServiceConfig
+    from ..spec.models import ServiceConfig
 
 ClientFactory = Callable[[str], Any]
 

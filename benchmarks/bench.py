@@ -1,0 +1,267 @@
+"""`make bench` (`python -m benchmarks`): how long shipspec takes on synthetic fleets.
+
+For each size N a scratch git repository gets N generated services (benchmarks/fleet.py) and
+every measurement runs `python -m compiler ...` as a real subprocess, interpreter start-up
+included, `--runs` times (median, min, max; wall seconds, peak memory):
+
+  validate --no-cache / validate (cached) / validate one spec   build cold / no-op / one spec changed
+  diff of one changed service   lint cold (once) / lint after one spec changed (warm cache)
+  plan --local --jobs 1 vs --jobs 8 on the emulator (`--plan-services`, default 50), answering at
+  once and with its AWS-like latency model (`shipspec local up --api-latency-ms --change-set-seconds`)
+
+plus a cold build of a one-service repository. Prints a table, checks the targets in
+docs/performance.md, and writes everything with the machine's description to `--output`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from compiler import __version__
+from benchmarks import proc as benchproc
+from benchmarks.fleet import service_name, touch_spec, write_fleet
+from benchmarks.proc import Run, cli_env, run_cli
+from compiler.local.emuserver import Latency
+
+DEFAULT_SIZES = (10, 100, 500, 1000)
+
+
+@dataclass
+class Measurement:
+    name: str
+    size: int  # services in the repository
+    pairs: int  # service/environment pairs (two stacks each)
+    seconds: list[float] = field(default_factory=list)
+    max_rss_mb: float = 0.0
+    tree_rss_mb: float = 0.0
+    error: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.update(median=self.median, min=min(self.seconds, default=None), max=max(self.seconds, default=None),
+                 runs=len(self.seconds), per_service_ms=1000 * self.median / self.size if self.seconds else None)
+        return d
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: Path):
+        self.args = args
+        self.work = work
+        self.latency = Latency(args.plan_api_latency_ms, args.plan_change_set_seconds)  # for plan
+        self.results: list[Measurement] = []
+
+    def measure(self, name: str, root: Path, size: int, pairs: int, argv: list[str], runs: int,
+                before: Callable[[int], None] | None = None, ok: tuple[int, ...] = (0,)) -> Measurement:
+        m = Measurement(name, size, pairs)
+        for i in range(runs):
+            if before:
+                before(i)
+            r: Run = run_cli(root, argv)
+            if r.status not in ok:
+                m.error = f"exit {r.status}: {r.stderr.strip()[-500:]}"
+                break
+            m.seconds.append(r.seconds)
+            m.max_rss_mb = max(m.max_rss_mb, r.max_rss_mb)
+            m.tree_rss_mb = max(m.tree_rss_mb, r.tree_rss_mb)
+        self.results.append(m)
+        _progress(m)
+        return m
+
+    def fleet(self, n: int) -> tuple[Path, int]:
+        root = self.work / f"fleet-{n}"
+        write_fleet(root, n)
+        _git(root, "init", "-q")
+        _git(root, "add", "services")
+        _git(root, "commit", "-q", "-m", "specs")
+        from compiler.spec.project import load_project
+
+        return root, len(load_project(root).services)
+
+    def size(self, n: int) -> None:
+        runs = self.args.runs
+        root, pairs = self.fleet(n)
+        rev = iter(range(1, 1_000_000))
+        one = service_name(n // 2)
+
+        def change(_: int) -> None:
+            touch_spec(root, n // 2, next(rev))
+
+        def cold(_: int) -> None:
+            shutil.rmtree(root / "generated", ignore_errors=True)
+            shutil.rmtree(root / ".shipspec", ignore_errors=True)
+
+        m = self.measure
+        m("validate --no-cache", root, n, pairs, ["validate", "--no-cache"], runs)
+        run_cli(root, ["validate"])  # warm the cache
+        m("validate (cached)", root, n, pairs, ["validate"], runs)
+        m("validate one spec", root, n, pairs, ["validate", one], runs)
+        m("build cold", root, n, pairs, ["build"], runs, before=cold)
+        m("build no-op", root, n, pairs, ["build"], runs)
+        m("build one spec changed", root, n, pairs, ["build"], runs, before=change)
+        _git(root, "add", "-A")
+        _git(root, "commit", "-q", "-m", "generated")
+        m("diff one changed service", root, n, pairs, ["diff", one], runs, before=change)
+        if self.args.skip_lint or n > self.args.lint_max:
+            return
+
+        def cold_lint(_: int) -> None:
+            shutil.rmtree(root / ".shipspec" / "cache" / "lint", ignore_errors=True)
+
+        m("lint cold", root, n, pairs, ["lint"], 1 if n > 20 else runs, before=cold_lint, ok=(0, 1))
+        m("lint one spec changed (warm)", root, n, pairs, ["lint"], runs, before=change, ok=(0, 1))
+
+    def single(self) -> None:
+        root, pairs = self.fleet(1)
+
+        def cold(_: int) -> None:
+            shutil.rmtree(root / "generated", ignore_errors=True)
+            shutil.rmtree(root / ".shipspec", ignore_errors=True)
+
+        run_cli(root, ["build"])  # compiles the snapshot's bytecode, as any installation has done once
+        self.measure("build cold", root, 1, pairs, ["build"], self.args.runs, before=cold)
+        self.measure("--help", root, 1, pairs, ["--help"], self.args.runs)
+
+    def plan(self, n: int) -> None:
+        """`plan --jobs 1` and `--jobs 8` twice: on the instant emulator (CPU-bound: on two cores
+        nothing overlaps but the client's and the emulator's CPU) and with the emulator's
+        AWS-like latency model, where the jobs overlap the waiting, as they do on AWS."""
+        root, pairs = self.fleet(n)
+        r = run_cli(root, ["build"])
+        if r.status:
+            self.results.append(Measurement(PLAN_NAMES[0][1], n, pairs, error=r.stderr.strip()[-500:]))
+            return
+        names = dict(PLAN_NAMES)
+        for model, flags in (("instant emulator", []), ("AWS-like latency", self.latency.cli_args())):
+            for argv in (["local", "up", *flags], ["bootstrap", "--local", "--yes"]):
+                r = run_cli(root, argv)
+                if r.status:
+                    run_cli(root, ["local", "down"])
+                    self.results.append(Measurement(names[(model, 1)], n, pairs, error=r.stderr.strip()[-500:]))
+                    return
+            try:
+                for jobs in (1, 8):
+                    # --jobs 1 with latency is mostly modelled waiting (about 5 minutes for 50
+                    # services), which does not vary from run to run: it runs once.
+                    runs = 1 if flags and jobs == 1 else self.args.runs
+                    self.measure(names[(model, jobs)], root, n, pairs,
+                                 ["plan", "--local", "--jobs", str(jobs), "--format", "json",
+                                  "--output", str(self.work / "plan.json")], runs)
+            finally:
+                run_cli(root, ["local", "down"])
+
+
+# The emulator's latency model for the plan measurement: far below AWS, where a CloudFormation API
+# call takes on the order of 100 ms and a change set several seconds to compute.
+PLAN_LATENCY = Latency(api_ms=20, change_set_seconds=1.0)
+PLAN_NAMES = tuple(((model, jobs), f"plan --jobs {jobs} ({model})")
+                   for model in ("instant emulator", "AWS-like latency") for jobs in (1, 8))
+
+
+def _git(root: Path, *argv: str) -> None:
+    env = {**cli_env(), "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    subprocess.run(["git", *argv], cwd=root, env=env, check=True, capture_output=True)
+
+
+def _progress(m: Measurement) -> None:
+    state = f"error: {m.error}" if m.error else f"{m.median:.3f}s"
+    print(f"  N={m.size:<5} {m.name:<32} {state}", file=sys.stderr, flush=True)
+
+
+def machine() -> dict:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {"cores": cpus, "python": platform.python_version(), "platform": platform.platform(),
+            "machine": platform.machine(), "shipspec": __version__, "load_average_at_start": load}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks.report import table, targets
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="fleet sizes (default: %(default)s)")
+    p.add_argument("--runs", type=int, default=3, help="runs per measurement (default: %(default)s)")
+    p.add_argument("--quick", action="store_true", help="sizes 5, one run, 5 services to plan")
+    p.add_argument("--lint-max", type=int, default=500, help="lint only fleets up to this size (default: %(default)s)")
+    p.add_argument("--skip-lint", action="store_true")
+    p.add_argument("--skip-plan", action="store_true")
+    p.add_argument("--plan-services", type=int, default=50, help="services planned on the emulator (default: %(default)s)")
+    p.add_argument("--plan-api-latency-ms", type=int, default=PLAN_LATENCY.api_ms, metavar="MS",
+                   help="the latency model's delay per API call (default: %(default)s)")
+    p.add_argument("--plan-change-set-seconds", type=float, default=PLAN_LATENCY.change_set_seconds, metavar="S",
+                   help="the latency model's change-set computing time (default: %(default)s)")
+    p.add_argument("--output", type=Path, help="write the results as JSON")
+    p.add_argument("--markdown", type=Path, metavar="FILE",
+                   help="also write the two tables as docs/performance.md shows them")
+    p.add_argument("--keep", action="store_true", help="keep the scratch repositories")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.runs, args.plan_services = "5", 1, 5
+        args.plan_api_latency_ms, args.plan_change_set_seconds = 5, 0.2
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    start_load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    work = Path(tempfile.mkdtemp(prefix="shipspec-bench-"))
+    benchproc.PYCACHE[:] = [str(work / "pycache")]
+    # Runs import a snapshot of the compiler taken now: an edit to compiler/ during the run would
+    # change the compiler fingerprint and turn every warm-cache measurement into a cold one.
+    import compiler
+
+    shutil.copytree(Path(compiler.__file__).resolve().parent, work / "src" / "compiler",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    benchproc.PYTHONPATH[:] = [str(work / "src")]
+    where = subprocess.run([sys.executable, "-c", "import compiler; print(compiler.__file__)"], env=cli_env(),
+                           capture_output=True, text=True, cwd=work).stdout.strip()
+    if not where.startswith(str(work / "src")):
+        print(f"warning: runs import {where}, not the snapshot", file=sys.stderr)
+    bench = Bench(args, work)
+    try:
+        bench.single()
+        for n in sizes:
+            bench.size(n)
+        if not args.skip_plan:
+            bench.plan(args.plan_services)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    info = machine()
+    info["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    doc = {"machine": {**info, "load_average_at_start": start_load}, "sizes": sizes, "runs": args.runs,
+           "results": [m.as_dict() for m in bench.results], "targets": targets(bench.results)}
+    if not args.skip_plan:
+        doc["plan_latency_model"] = bench.latency.to_json()
+    print(table(bench.results, doc["targets"], doc["machine"]))
+    if not args.skip_plan:
+        print(f"plan: {args.plan_services} services; AWS-like latency model: {bench.latency.describe()}")
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    if args.markdown:
+        from benchmarks.report import markdown
+
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown(bench.results, doc["targets"]), encoding="utf-8")
+        print(f"wrote {args.markdown}", file=sys.stderr)
+    return 1 if any(m.error for m in bench.results) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

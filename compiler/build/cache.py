@@ -1,0 +1,157 @@
+"""A small content-addressed store under .shipspec/cache/ (git-ignored).
+
+Entries are JSON documents named by the hash of everything that determines them (the
+callers build keys with `key()` from input bytes plus `compiler_fingerprint()`), so an entry
+is never stale: a changed input is a different key. Each file carries a checksum of its body
+and the key it was written for; a truncated, corrupted or foreign file reads as a miss and is
+rewritten. Writes are atomic (temporary file, rename) and best-effort: a read-only or full disk
+only costs speed. The store is bounded: the least recently used entries beyond `limit` are
+deleted when the store is saved.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+CACHE_DIR = ".shipspec/cache"
+FORMAT = 1
+_MAGIC = b"shipspec-cache"
+NO_CACHE_ENV = "SHIPSPEC_NO_CACHE"
+
+
+def disabled_by_env() -> bool:
+    return os.environ.get(NO_CACHE_ENV, "") not in ("", "0")
+
+
+@functools.lru_cache(maxsize=1)
+def compiler_fingerprint() -> str:
+    """Hash of the compiler's own source and assets and of the libraries that shape its output.
+
+    Computed once per process (a few milliseconds): any edit to the compiler, an upgrade of
+    pydantic or PyYAML, or another Python version gives every key a new value."""
+    return fingerprint_of(Path(__file__).resolve().parents[1])  # the whole compiler package
+
+
+def fingerprint_of(package: Path) -> str:
+    import pydantic
+    import yaml
+
+    h = hashlib.sha256()
+    h.update(f"format {FORMAT}\npython {sys.version_info[:2]}\npydantic {pydantic.VERSION}\n"
+             f"pyyaml {yaml.__version__} {getattr(yaml, '__with_libyaml__', False)}\n".encode())
+    files = []
+    for dirpath, dirs, names in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        files += [Path(dirpath) / n for n in names if not n.endswith((".pyc", ".pyo"))]
+    for path in sorted(files):
+        h.update(path.relative_to(package).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def key(*parts: bytes | str | None) -> str:
+    """A key from input parts; None (an absent input) differs from an empty one."""
+    h = hashlib.sha256()
+    for part in parts:
+        if part is None:
+            h.update(b"\x00absent\x00")
+            continue
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+class Store:
+    """JSON entries in one namespace directory, e.g. .shipspec/cache/specs/<key>.json."""
+
+    def __init__(self, root: Path, namespace: str, limit: int = 4000):
+        self.dir = root / CACHE_DIR / namespace
+        self.limit = limit
+        self.hits = 0
+        self.misses = 0
+        self.written = 0
+
+    def _path(self, k: str) -> Path:
+        return self.dir / f"{k}.json"
+
+    def get(self, k: str) -> Any | None:
+        """The entry stored under k, or None (missing, unreadable or corrupt)."""
+        path = self._path(k)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            self.misses += 1
+            return None
+        value = _decode(raw, k)
+        if value is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        try:
+            os.utime(path)  # recently used: kept by prune()
+        except OSError:
+            pass
+        return value
+
+    def put(self, k: str, value: Any) -> None:
+        body = json.dumps({"key": k, "value": value}, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        data = _MAGIC + b" " + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+        path = self._path(k)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+            self.written += 1
+        except OSError:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+    def prune(self) -> int:
+        """Delete the least recently used entries beyond the limit; return how many."""
+        try:
+            entries = [e for e in os.scandir(self.dir) if e.name.endswith(".json")]
+        except OSError:
+            return 0
+        if len(entries) <= self.limit:
+            return 0
+        entries.sort(key=lambda e: _mtime(e))
+        removed = 0
+        for e in entries[: len(entries) - self.limit]:
+            try:
+                os.unlink(e.path)
+                removed += 1
+            except OSError:
+                pass
+        return removed
+
+
+def _mtime(entry: os.DirEntry) -> float:
+    try:
+        return entry.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _decode(raw: bytes, k: str) -> Any | None:
+    head, sep, body = raw.partition(b"\n")
+    if not sep or not head.startswith(_MAGIC + b" "):
+        return None
+    if hashlib.sha256(body).hexdigest().encode() != head[len(_MAGIC) + 1:]:
+        return None
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or doc.get("key") != k:
+        return None
+    return doc.get("value")

@@ -1,0 +1,268 @@
+"""Incremental validation and build: unchanged specs are neither parsed nor rendered again.
+
+One cache entry per spec file, keyed by the spec's bytes and path, the bytes of
+services/_defaults.yaml and the compiler fingerprint (compiler/build/cache.py). It holds the
+validated configuration of each environment and, once built, the path and sha256 of every
+file rendered for it with its stacks. So:
+
+- `validate.load_project` runs as always (unknown names, _defaults.yaml, fleet-wide checks over
+  every configuration, the diagnostics) with a per-spec loader that serves an unchanged spec
+  from its entry: one read, one hash, `model_validate_json` per environment. A changed spec goes
+  through `validate._load_service` as without the cache, so its diagnostics are exactly the
+  uncached ones; only specs that validated are stored, and an invalid _defaults.yaml turns the
+  cache off for the run;
+- the located tree of a cached service (for `ServiceEnv.where`) is parsed again on first use;
+- a service's files are reused only when every file under generated/ still hashes to what was
+  rendered (their bytes are read back from there); a hand edit, a deleted file or another
+  lambda key renders the service again;
+- many missed specs (a cold build) are validated and rendered in worker processes
+  (compiler/build/prerender.py).
+
+The cache never changes output: `--no-cache` gives the same bytes and the same diagnostics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import cache, prerender
+from ..spec import secrets_scan, project as validate
+from .compile import render_service
+from ..core.diagnostics import SpecError
+from .ir import Artifact, Stack
+from ..spec.merge import merge, split_environment
+from ..spec.models import ServiceConfig
+from ..spec.project import DEFAULTS_FILE, Project, ServiceEnv, rel, spec_paths
+from ..spec.yamlsrc import MAX_BYTES, LDict, load_file
+
+NAMESPACE = "specs"
+
+
+@dataclass(frozen=True)
+class CachedProject(Project):
+    """A Project whose services `build.compile_project` renders through the session (reusing files)."""
+
+    renderer: Callable[..., tuple[list[Artifact], list[Stack]]] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class _Spec:
+    path: Path
+    display: str
+    raw: bytes
+    key: str
+    entry: dict | None = None  # {"envs": {env: config json}, "render": {env: {...}}}
+    loaded: list[tuple] | None = None  # (config, files, stacks) per environment, from a worker
+
+
+@dataclass
+class Session:
+    """One command's use of the cache; `enabled=False` is the plain uncached path."""
+
+    root: Path
+    enabled: bool = True
+    store: cache.Store | None = None
+    specs: dict[str, _Spec] = field(default_factory=dict)  # by display path
+    dirty: set[str] = field(default_factory=set)
+    will_render: bool = False  # a build: render the specs validated in worker processes there too
+    jobs: int = 1
+    defaults_bytes: bytes | None = None
+    prefetched: dict[tuple[str, str], tuple[list[Artifact], list[Stack]]] = field(default_factory=dict)
+    prefetch_key: str = ""  # the lambda key the prefetched files were rendered with
+    rendered: int = 0
+    reused: int = 0
+    on_disk: set[str] = field(default_factory=set)  # reused files: their bytes were read from that path
+
+    @classmethod
+    def open(cls, root: Path, enabled: bool = True, will_render: bool = False, jobs: int | None = None) -> "Session":
+        enabled = enabled and not cache.disabled_by_env()
+        return cls(root, enabled, cache.Store(root, NAMESPACE) if enabled else None, will_render=will_render,
+                   jobs=prerender.default_jobs() if jobs is None else jobs)
+
+    # --- validation ---------------------------------------------------------------------
+
+    def load_project(self, names: Iterable[str] = ()) -> Project:
+        """Same result as `validate.load_project(root, names)`; SpecError the same way."""
+        names = tuple(names)
+        if not self.enabled or not self._scan(set(names)):
+            return validate.load_project(self.root, names)
+        project = validate.load_project(self.root, names, load_service=self._load_service)
+        fields = {f.name: getattr(project, f.name) for f in dataclasses.fields(Project)}
+        return CachedProject(**fields, renderer=self.render)
+
+    def _scan(self, wanted: set[str]) -> bool:
+        """Key and look up every spec; validate the misses in workers when there are many.
+        False when the cache cannot be used this time (an unreadable or invalid _defaults.yaml)."""
+        root = self.root
+        dpath = root / "services" / DEFAULTS_FILE
+        if dpath.exists():
+            self.defaults_bytes = _read(dpath)
+            try:
+                display = rel(root, dpath)
+                if self.defaults_bytes is None or secrets_scan.scan(load_file(dpath, display), display):
+                    return False
+            except SpecError:
+                return False
+        fingerprint = cache.compiler_fingerprint()
+        misses = []
+        for path in spec_paths(root):
+            raw = _read(path) if not wanted or path.stem in wanted else None
+            if raw is None:
+                continue  # unreadable or too large: the uncached loader reports it
+            display = rel(root, path)
+            spec = self.specs[display] = _Spec(path, display, raw, cache.key(fingerprint, display, self.defaults_bytes, raw))
+            spec.entry = self.store.get(spec.key)
+            if spec.entry is None:
+                misses.append(spec)
+        if prerender.worth_it(len(misses), self.jobs):
+            self._in_workers(misses)
+        return True
+
+    def _in_workers(self, misses: list[_Spec]) -> None:
+        """Validate (and, for a build, render) the missed specs in worker processes; a spec a worker
+        could not do (an invalid one, say) is left to the serial loader."""
+        from .compile import lambda_files
+
+        results = prerender.prerender(self.root, [m.path for m in misses], self.will_render, self.jobs)
+        if self.will_render:
+            self.prefetch_key = lambda_files()[1]
+        by_display = {m.display: m for m in misses}
+        for display, envs in results or ():
+            if display in by_display:
+                by_display[display].loaded = envs
+
+    def _load_service(self, root: Path, path: Path, defaults: LDict) -> list[ServiceEnv]:
+        """`validate._load_service`, from the cache or a worker's result when there is one."""
+        display = rel(root, path)
+        spec = self.specs.get(display)
+        if spec is None:
+            return validate._load_service(root, path, defaults)
+        if spec.entry is not None:
+            try:
+                configs = [ServiceConfig.model_validate_json(text) for text in spec.entry["envs"].values()]
+                return [ServiceEnv(c, _LazyTree(spec, c.environment.name, defaults), display) for c in configs]
+            except Exception:  # an entry this compiler cannot read: a miss
+                spec.entry = None
+        if spec.loaded is not None:
+            envs = [ServiceEnv(c, _LazyTree(spec, c.environment.name, defaults), display) for c, _, _ in spec.loaded]
+            for c, files, stacks in spec.loaded:
+                self.prefetched[(display, c.environment.name)] = (files, stacks)
+        else:
+            envs = validate._load_service(root, path, defaults)
+        dpath = root / "services" / DEFAULTS_FILE
+        if _read(path) == spec.raw and (_read(dpath) if dpath.exists() else None) == self.defaults_bytes:
+            spec.entry = {"envs": {s.config.environment.name: s.config.model_dump_json() for s in envs}}
+            self.dirty.add(display)  # stored only if the whole project loads (save() after success)
+        return envs
+
+    # --- rendering ----------------------------------------------------------------------
+
+    def render(self, config: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[list[Artifact], list[Stack]]:
+        """`build.render_service`, reusing a service's files when generated/ still holds them."""
+        spec = self.specs.get(spec_file) if self.enabled else None
+        env = config.environment.name
+        if spec is not None and spec.entry is not None:
+            hit = self._reuse(spec.entry.get("render", {}).get(env), lambda_key)
+            if hit is not None:
+                self.reused += 1
+                self.on_disk.update(a.path for a in hit[0])
+                return hit
+        pre = self.prefetched.pop((spec_file, env), None)
+        if pre is not None and lambda_key == self.prefetch_key:
+            files, stacks = pre
+        else:
+            files, stacks = render_service(config, spec_file, lambda_key)
+        self.rendered += 1
+        if spec is not None and spec.entry is not None and _REUSABLE:
+            stacks_json = [_stack_json(s) for s in stacks]
+            if [_stack(d) for d in stacks_json] == stacks:  # stored losslessly, or not at all
+                spec.entry.setdefault("render", {})[env] = {
+                    "lambda_key": lambda_key, "files": [[a.path, a.sha256] for a in files], "stacks": stacks_json}
+                self.dirty.add(spec.display)
+        return files, stacks
+
+    def _reuse(self, rendered: dict | None, lambda_key: str) -> tuple[list[Artifact], list[Stack]] | None:
+        if not rendered or rendered.get("lambda_key") != lambda_key:
+            return None
+        try:
+            files = []
+            for path, sha in rendered["files"]:
+                if not path.startswith("generated/") or ".." in path.split("/"):
+                    return None
+                with open(os.path.join(self.root, path), "rb") as fh:
+                    art = Artifact(path, fh.read())
+                if art.sha256 != sha:
+                    return None
+                files.append(art)
+            return files, [_stack(s) for s in rendered["stacks"]]
+        except (OSError, KeyError, TypeError, ValueError):
+            return None
+
+    def save(self) -> None:
+        if not self.enabled:
+            return
+        for display in sorted(self.dirty):
+            spec = self.specs[display]
+            if spec.entry is not None:
+                self.store.put(spec.key, spec.entry)
+        self.dirty.clear()
+        self.store.limit = max(self.store.limit, 4 * len(self.specs))
+        self.store.prune()
+
+
+def _read(path: Path) -> bytes | None:
+    """The file's bytes; None if unreadable or over the spec size limit."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError:
+        return None
+    return raw if len(raw) <= MAX_BYTES else None
+
+
+class _LazyTree:
+    """Parses the located tree of a cached service on first use (diagnostics and reports only)."""
+
+    def __init__(self, spec: _Spec, env: str, defaults: LDict):
+        self.spec, self.env, self.defaults = spec, env, defaults
+
+    def __call__(self) -> LDict:
+        tree = load_file(self.spec.path, self.spec.display)
+        overridable = validate.ENV_OVERRIDABLE
+        return merge(split_environment(self.defaults, self.env, overridable),
+                     split_environment(tree, self.env, overridable))
+
+
+# Reused files are rebuilt as Artifact(path, bytes read back): only while that is all an Artifact is.
+_REUSABLE = [f.name for f in dataclasses.fields(Artifact)] == ["path", "content"]
+
+
+_STACK_FIELDS = [f.name for f in dataclasses.fields(Stack)]
+
+
+def _stack_json(s: Stack) -> list:
+    """A Stack as [field names, values] (names checked on the way back)."""
+    return [_STACK_FIELDS, [_thaw(getattr(s, name)) for name in _STACK_FIELDS]]
+
+
+def _stack(d: list) -> Stack:
+    names, values = d
+    if names != _STACK_FIELDS:
+        raise ValueError("stored with another Stack")
+    return Stack(*map(_freeze, values))
+
+
+def _thaw(value):
+    return [_thaw(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+def _freeze(value):
+    """Lists back to tuples, two levels deep (a Stack's tags are pairs); anything deeper fails the
+    round-trip check in `render` and is never stored."""
+    if type(value) is not list:
+        return value
+    return tuple(tuple(v) if type(v) is list else v for v in value)

@@ -1,0 +1,120 @@
+"""The two CodeBuild projects of a pipeline (Build and UpdateService), their roles and log groups."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...spec import naming
+from . import cfn, iam
+from .service_files import REPO_DIR, build_buildspec, build_project_environment, update_buildspec
+
+if TYPE_CHECKING:
+    from ...spec.models import ServiceConfig
+
+BUILD_PROJECT = "BuildProject"
+BUILD_ROLE = "BuildRole"
+BUILD_LOGS = "BuildLogGroup"
+UPDATE_PROJECT = "UpdateProject"
+UPDATE_ROLE = "UpdateRole"
+UPDATE_LOGS = "UpdateLogGroup"
+LOG_RETENTION_DAYS = 30
+UPDATE_TIMEOUT_MINUTES = 15
+
+
+def project_names(c: "ServiceConfig") -> dict[str, str]:
+    base = naming.base(c)
+    return {BUILD_PROJECT: f"{base}-build", UPDATE_PROJECT: f"{base}-update"}
+
+
+def log_group(name: str, tags: list[dict]) -> dict:
+    """A log group with retention, encrypted with the bootstrap key (its key policy lets CloudWatch
+    Logs use it for this account's log groups). Deleted with the stack: it is named, so a retained
+    copy would block creating the stack again."""
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {"LogGroupName": name, "RetentionInDays": LOG_RETENTION_DAYS,
+                       "KmsKeyId": iam.artifact_key_arn(), "Tags": tags},
+    }
+
+
+def _project(name: str, description: str, role_id: str, logs_id: str, buildspec: str, privileged: bool,
+             env: list[dict], c: "ServiceConfig", timeout: int) -> dict:
+    environment: dict = {
+        "Type": "LINUX_CONTAINER",
+        "ComputeType": c.build.compute_type,
+        "Image": c.build.image,
+        "ImagePullCredentialsType": "CODEBUILD",
+        "PrivilegedMode": privileged,
+    }
+    if env:
+        environment["EnvironmentVariables"] = env
+    return {
+        "Type": "AWS::CodeBuild::Project",
+        "Properties": {
+            "Name": name,
+            "Description": description,
+            "ServiceRole": cfn.getatt(role_id, "Arn"),
+            "Artifacts": {"Type": "CODEPIPELINE"},
+            "Source": {"Type": "CODEPIPELINE", "BuildSpec": buildspec},
+            "Environment": environment,
+            "EncryptionKey": iam.artifact_key_arn(),
+            "TimeoutInMinutes": timeout,
+            "LogsConfig": {"CloudWatchLogs": {"Status": "ENABLED", "GroupName": cfn.ref(logs_id)}},
+            "Tags": iam.resource_tags(c),
+        },
+    }
+
+
+def _build_statements(c: "ServiceConfig", repository_id: str | None) -> list[dict]:
+    return [
+        iam.logs_statement(BUILD_LOGS),
+        *iam.artifact_statements(),
+        # ecr:GetAuthorizationToken has no resource-level permissions: AWS accepts only "*".
+        cfn.allow(["ecr:GetAuthorizationToken"], "*", sid="EcrLogin"),
+        cfn.allow(["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
+                   "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"],
+                  iam.ecr_repository_arn(c, repository_id), sid="EcrPush"),
+        # the build reports the pushed image's size (build.max_image_mb)
+        cfn.allow(["ecr:DescribeImages"], iam.ecr_repository_arn(c, repository_id), sid="EcrImageSize"),
+    ]
+
+
+def _update_statements(c: "ServiceConfig") -> list[dict]:
+    return [
+        iam.logs_statement(UPDATE_LOGS),
+        *iam.artifact_statements(),
+        cfn.allow(["ecs:DescribeServices", "ecs:UpdateService"], iam.ecs_service_arn(c), sid="EcsService"),
+        # DescribeTaskDefinition has no resource-level permissions and the task definition family is
+        # not in the spec (the script reads it from the service), so both need Resource "*".
+        cfn.allow(["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], "*", sid="EcsTaskDefinitions"),
+        # describe-task-definition --include TAGS reads tags; register-task-definition --tags writes them
+        cfn.allow(["ecs:ListTagsForResource", "ecs:TagResource"], cfn.arn("ecs", "task-definition/*"),
+                  sid="EcsTagTaskDefinitions"),
+        iam.pass_task_roles_statement(),
+    ]
+
+
+def render_projects(c: "ServiceConfig", repository_id: str | None) -> dict[str, dict]:
+    """Resources of both projects; `repository_id` is the managed ECR repository's logical id, if any."""
+    names = project_names(c)
+    tags = iam.resource_tags(c)
+    inline = c.build.buildspec == "inline"
+    build_env = [{"Name": k, "Type": "PLAINTEXT", "Value": v} for k, v in sorted(build_project_environment(c).items())]
+    out: dict[str, dict] = {}
+    out[BUILD_LOGS] = log_group(f"/aws/codebuild/{names[BUILD_PROJECT]}", tags)
+    out[BUILD_ROLE] = iam.role("codebuild.amazonaws.com", "build", _build_statements(c, repository_id), tags,
+                               f"CodeBuild {names[BUILD_PROJECT]}: build and push the image")
+    out[BUILD_PROJECT] = _project(
+        names[BUILD_PROJECT], f"Builds and pushes the {c.name} image ({c.environment.name})", BUILD_ROLE, BUILD_LOGS,
+        build_buildspec(c) if inline else f"{REPO_DIR}/buildspec.yml", True, build_env, c, c.build.timeout_minutes)
+    out[UPDATE_LOGS] = log_group(f"/aws/codebuild/{names[UPDATE_PROJECT]}", tags)
+    out[UPDATE_ROLE] = iam.role("codebuild.amazonaws.com", "update", _update_statements(c), tags,
+                                f"CodeBuild {names[UPDATE_PROJECT]}: new task definition revision for the service",
+                                iam.pass_role_suppression())
+    out[UPDATE_PROJECT] = _project(
+        names[UPDATE_PROJECT], f"Registers the {c.name} task definition revision ({c.environment.name})", UPDATE_ROLE,
+        UPDATE_LOGS, update_buildspec(c) if inline else f"{REPO_DIR}/updatespec.yml", False, [], c,
+        UPDATE_TIMEOUT_MINUTES)
+    return out

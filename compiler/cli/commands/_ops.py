@@ -1,0 +1,49 @@
+"""Arguments and set-up shared by `status` and `doctor` (light at import time)."""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import contextmanager
+from typing import Iterator
+
+from ..console import ShipspecError
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", help="service name (services/NAME.yaml)")
+    p.add_argument("--env", metavar="ENV", required=True, help="environment")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    p.add_argument("--local", action="store_true",
+                   help="read from the local emulator started by `shipspec local up` instead of AWS")
+    p.add_argument("--role-name", metavar="ROLE",
+                   help="IAM role to assume in the environment's account (default: $SHIPSPEC_ROLE_NAME)")
+
+
+def service_config(root, name: str, env: str):
+    """The validated ServiceConfig of NAME in ENV (SpecError for invalid specs)."""
+    from ...spec.project import load_project
+
+    project = load_project(root, [name])
+    configs = {s.config.environment.name: s.config for s in project.services if s.config.name == name}
+    if env not in configs:
+        raise ShipspecError(f"service {name} has no environment '{env}'; it has: {', '.join(sorted(configs))}")
+    return configs[env]
+
+
+@contextmanager
+def aws_errors(what: str) -> Iterator[None]:
+    """AWS failures outside the reads that tolerate them become one clear error line."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ...ops.status import short_error
+
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise ShipspecError(f"{what}: {short_error(exc)}") from None
+
+
+def clients(args, console, config):
+    from ...ops.clients import client_factory
+
+    return client_factory(console.root, config, args.local, args.role_name)

@@ -1,0 +1,39 @@
+"""Exit 1, listing each stale, missing or orphaned file, when generated/, schema/ or the README's
+generated references are not what `shipspec build` and `shipspec schema` would write."""
+
+from __future__ import annotations
+
+from ._common import add_diag_format
+
+HELP = "check generated/ and schema/ are current (for CI)"
+
+
+def configure(p) -> None:
+    add_diag_format(p)
+
+
+def run(args, console) -> int:
+    from ...build.compile import compile_project
+    from ..docs import README, update_readme
+    from ...build.ir import Artifact
+    from ...spec.schema import SCHEMA_PATH, schema_bytes
+    from ...spec.project import load_project
+    from ...build.writer import diff_tree
+
+    project = load_project(console.root)
+    output = compile_project(project)
+    problems = diff_tree(console.root, output.artifacts).lines()
+    problems += diff_tree(console.root, [Artifact(SCHEMA_PATH, schema_bytes())], top="schema").lines()
+    readme = console.root / README
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+        if update_readme(text) != text:
+            problems.append(f"stale    {README} (generated reference sections)")
+    if problems:
+        for line in problems:
+            console.print(line)
+        console.error(f"{len(problems)} file(s) differ: run `shipspec build` and `shipspec schema`, "
+                      "review the diff, and commit it")
+        return 1
+    console.error("generated/ and schema/ are current")
+    return 0

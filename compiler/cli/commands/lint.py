@@ -1,0 +1,65 @@
+"""Lint what `shipspec build` would write (built in memory, not read from generated/):
+cfn-lint with every check (errors, warnings and informational) and shipspec's security and
+pipeline rules (docs/security.md) on every template, and the structural check on every
+buildspec. Each finding prints as generated/<path>:line:col; any finding exits 1."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_diag_format, add_names
+
+HELP = "lint the generated templates and buildspecs (cfn-lint + shipspec rules)"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
+def configure(p) -> None:
+    add_names(p)
+    add_diag_format(p)
+    p.add_argument("--jobs", "-j", type=_positive_int, default=None, metavar="N",
+                   help="cfn-lint worker processes (default: the number of CPUs)")
+    p.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
+                   help="time limit per template for cfn-lint (default: 60); a template over it is a finding")
+    p.add_argument("--no-cache", action="store_true",
+                   help="lint every template again, ignoring .shipspec/cache/ (same findings)")
+
+
+def run(args, console) -> int:
+    from ...build.compile import compile_project
+    from ..main import diagnostics_format
+    from ...build.incremental import Session
+    from ...lint.cache import lint_output_cached
+    from ..report_lint import findings_text, summary
+
+    # Cached (compiler/build/incremental.py, compiler/lint/cache.py): unchanged specs are not validated,
+    # rendered or linted again; --no-cache gives the same findings the slow way.
+    session = Session.open(console.root, enabled=not args.no_cache, will_render=True)
+    project = session.load_project(args.names)
+    output = compile_project(project)
+    session.save()
+    report = lint_output_cached(output, console.root if session.enabled else None, jobs=args.jobs,
+                                timeout=args.timeout)
+    text = findings_text(report, diagnostics_format(args))
+    if text:
+        console.print(text)
+    console.error(summary(report))
+    return 1 if report.diagnostics else 0

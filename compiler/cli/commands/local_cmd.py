@@ -1,0 +1,104 @@
+"""Run a local AWS emulator (moto's server) for `--local`: `up` starts it on a free loopback
+port in the background and records it in .shipspec/local.json, `down` stops it, `status` says
+whether it answers. Everything is loopback-only and uses throw-away credentials.
+`up --api-latency-ms MS --change-set-seconds S` models AWS's latency (every call answered MS ms
+late; change sets CREATE_IN_PROGRESS for S s, as AWS computes them asynchronously), to exercise
+the waits and measure `--jobs`; by default the emulator answers at once.
+`seed NAME --env ENV [--broken KIND]` creates demo data in the emulator only: the ECS cluster, task
+definition and service of that spec/env (healthy, or with stopped tasks failing for KIND), so that
+`status --local` and `doctor --local` have something to look at."""
+
+from __future__ import annotations
+
+NAME = "local"
+HELP = "start, stop or check the local AWS emulator used by --local"
+
+
+def configure(p) -> None:
+    import argparse
+    from pathlib import Path
+
+    sub = p.add_subparsers(dest="action", required=True, parser_class=type(p))
+    parsers = {
+        "up": sub.add_parser("up", help="start the emulator (if it is not running)"),
+        "down": sub.add_parser("down", help="stop the emulator"),
+        "status": sub.add_parser("status", help="whether the emulator answers"),
+        "seed": sub.add_parser("seed", help="demo ECS data for NAME/ENV in the emulator (never AWS)",
+                               description="Create demo data in the local emulator only: the ECS cluster, image, "
+                               "task definition and service of NAME in ENV, so that `status --local` and "
+                               "`doctor --local` find it. Refuses unless `shipspec local up` is running."),
+    }
+    for sp in parsers.values():
+        sp.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    upp = parsers["up"]
+    upp.add_argument("--api-latency-ms", metavar="MS", type=int, default=None,
+                     help="answer every AWS API call MS milliseconds late, like a network round trip (default 0)")
+    upp.add_argument("--change-set-seconds", metavar="S", type=float, default=None,
+                     help="keep each new change set CREATE_IN_PROGRESS for S seconds, as AWS computes change "
+                     "sets asynchronously (default 0: ready at once)")
+    seed = parsers["seed"]
+    seed.add_argument("name", metavar="NAME", help="service name (services/NAME.yaml)")
+    seed.add_argument("--env", metavar="ENV", required=True, help="environment")
+    seed.add_argument("--broken", metavar="KIND", choices=_broken_kinds(),
+                      help="also make the service fail the way a known failure does, e.g. pull (image tag missing "
+                      "from ECR) or disk-full; one of: " + ", ".join(_broken_kinds()))
+
+
+def _broken_kinds() -> tuple[str, ...]:
+    from ...local.seed import broken_kinds
+
+    return broken_kinds()
+
+
+def _seed(args, console) -> int:
+    from ...local import seed as local_seed
+    from ._ops import aws_errors, service_config
+
+    config = service_config(console.root, args.name, args.env)
+    plan = local_seed.plan_seed(config, args.broken or "")
+    endpoint, clients = local_seed.emulator_clients(console.root, config)
+    with aws_errors(f"cannot seed {args.name} ({args.env}) in the local emulator"):
+        result = local_seed.seed(clients, plan, endpoint)
+    console.print(local_seed.report(plan, result))
+    return 0
+
+
+def _latency(args):
+    """The latency model asked for, or None when neither option was given (keep what runs)."""
+    from ..console import UsageError
+    from ...local.emuserver import Latency
+
+    ms, seconds = args.api_latency_ms, args.change_set_seconds
+    if ms is None and seconds is None:
+        return None
+    if (ms or 0) < 0 or (seconds or 0) < 0 or (seconds or 0) > 600:
+        raise UsageError("--api-latency-ms must be >= 0 and --change-set-seconds between 0 and 600")
+    return Latency(ms or 0, float(seconds or 0))
+
+
+def run(args, console) -> int:
+    from ...local import emulator as localemu
+
+    root = console.root
+    if args.action == "seed":
+        return _seed(args, console)
+    if args.action == "up":
+        state, started = localemu.up(root, _latency(args))
+        verb = "started" if started else "already running"
+        console.error(f"local emulator {verb} at {state.endpoint} (pid {state.pid}, {state.latency.describe()}); "
+                      f"use --local with plan, apply and bootstrap; `shipspec local down` stops it")
+        console.print(state.endpoint)
+        return 0
+    if args.action == "down":
+        state = localemu.down(root)
+        console.error("local emulator stopped" + (f" (pid {state.pid})" if state else "") if state
+                      else "no local emulator recorded in " + localemu.STATE_FILE)
+        return 0
+    state, ok = localemu.status(root)
+    if state is None:
+        console.print("not running")
+        return 1
+    console.print(f"{'running' if ok else 'not answering'}: {state.endpoint} (pid {state.pid}, "
+                  f"{state.latency.describe()})")
+    return 0 if ok else 1

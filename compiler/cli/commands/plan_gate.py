@@ -1,0 +1,85 @@
+"""Decide whether a plan may be applied (for the deploy workflow): it must be the plan that was
+reviewed (the same change fingerprint as the pull request's plan, or the fingerprint given to
+a manual run), and danger changes need the danger label. Exit 0 to go on, 1 to stop, with the reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..console import ShipspecError
+
+NAME = "plan-gate"
+HELP = "check a plan against the reviewed plan and the danger label before applying (for CI)"
+
+
+def configure(p) -> None:
+    p.add_argument("--plan", required=True, type=Path, metavar="FILE", action="append",
+                   help="plan JSON about to be applied; repeat for the shards of one run")
+    p.add_argument("--approved", type=Path, metavar="FILE", action="append", default=[],
+                   help="the reviewed plan JSON (the pull request's plan artifact); repeat for shards")
+    p.add_argument("--fingerprint", default="", metavar="FP",
+                   help="the fingerprint a person approved (a manual run without a pull request)")
+    p.add_argument("--labels", default="", metavar="A,B",
+                   help="comma-separated labels of the pull request")
+    p.add_argument("--danger-label", default="", metavar="LABEL",
+                   help="label that allows danger changes (default: allow-danger)")
+    p.add_argument("--danger-only", action="store_true",
+                   help="only the danger check (a pull request's own run: will the deploy need the label?)")
+    p.add_argument("--env", metavar="ENV", help="only compare and check this environment's stacks")
+    p.add_argument("--unreviewed", choices=("stop", "apply"), default="stop",
+                   help="what to do when no reviewed plan or fingerprint is given (default: stop)")
+    p.add_argument("--env-order", default="", metavar="A,B",
+                   help="deploy order of environments, e.g. stg,prod (others follow alphabetically)")
+    p.add_argument("--github-output", type=Path, metavar="FILE",
+                   help="append ok=, fingerprint=, environments= (JSON list) and allow-replace= (logical ids "
+                        "for `apply --allow-replace`, when the danger label is given) to this file ($GITHUB_OUTPUT)")
+    p.add_argument("--summary", type=Path, metavar="FILE",
+                   help="append a markdown report to this file ($GITHUB_STEP_SUMMARY)")
+
+
+def _read(path: Path, what: str) -> dict:
+    from ...deploy.gate import load_plan
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ShipspecError(f"{what} {path}: cannot read it ({exc.strerror})") from None
+    try:
+        return load_plan(text, f"{what} {path}")
+    except ValueError as exc:
+        raise ShipspecError(str(exc)) from None
+
+
+def run(args, console) -> int:
+    import json
+
+    from ...deploy.gate import DEFAULT_DANGER_LABEL, evaluate, summary_markdown
+
+    from ...deploy.gate import combine
+
+    plans = [_read(path, "--plan") for path in args.plan]
+    plan = plans[0] if len(plans) == 1 else combine(plans)
+    approved = [_read(path, "--approved") for path in args.approved]
+    result = evaluate(
+        plan, approved=approved, expected=args.fingerprint, labels=args.labels.split(","),
+        danger_label=args.danger_label.strip() or DEFAULT_DANGER_LABEL, env=args.env or None,
+        unreviewed=args.unreviewed, env_order=[e.strip() for e in args.env_order.split(",")],
+        source="the reviewed plan", review=not args.danger_only)
+    if args.github_output:
+        with open(args.github_output, "a", encoding="utf-8") as fh:
+            fh.write(f"ok={'true' if result.ok else 'false'}\n")
+            fh.write(f"fingerprint={result.fingerprint}\n")
+            fh.write(f"environments={json.dumps(list(result.environments))}\n")
+            fh.write(f"allow-replace={' '.join(result.allow_replace)}\n")
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as fh:
+            fh.write(summary_markdown(result))
+    for note in result.notes:
+        console.error(f"note: {note}")
+    for problem in result.problems:
+        console.error(f"stop: {problem}")
+    if result.ok:
+        envs = ", ".join(result.environments) or "none (nothing to change)"
+        console.print(f"gate passed; fingerprint {result.fingerprint}; environments: {envs}")
+        return 0
+    return 1

@@ -1,0 +1,105 @@
+"""The `shipspec` command line: parse arguments, run one command, format and print.
+
+Commands live in `compiler.cli.commands.<name>`; each module has `HELP`, `configure(parser)`
+and `run(args, ctx) -> int`. Modules are imported lazily-light: heavy libraries
+(boto3, cfn-lint, moto) are imported inside `run`, never at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import os
+import pkgutil
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .. import __version__
+from .console import Console, ShipspecError, UsageError, find_root
+from ..core.diagnostics import SpecError, format_diagnostics
+
+
+def _command_modules() -> list[str]:
+    from . import commands
+
+    return sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit status 2, no traceback, a hint
+        self.print_usage(sys.stderr)
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser(width: int | None = None) -> tuple[argparse.ArgumentParser, dict]:
+    """The parser and command modules; `width` fixes the help width (for generated docs)."""
+    fmt = functools.partial(argparse.HelpFormatter, width=width) if width else argparse.HelpFormatter
+    parser = _Parser(prog="shipspec", formatter_class=fmt, description="Compile service specs into ECS delivery pipelines, "
+                     "preview them as CloudFormation change sets, and apply them.")
+    parser.add_argument("--version", action="version", version=f"shipspec {__version__}")
+    parser.add_argument("--root", type=Path, help="repository root (default: nearest ancestor holding services/)")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    modules = {}
+    for name in _command_modules():
+        mod = importlib.import_module(f"compiler.cli.commands.{name}")
+        cmd = getattr(mod, "NAME", name)
+        p = sub.add_parser(cmd, help=mod.HELP, description=(mod.__doc__ or mod.HELP).strip(), formatter_class=fmt)
+        p.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        mod.configure(p)
+        modules[cmd] = mod
+    return parser, modules
+
+
+def diagnostics_format(args: argparse.Namespace) -> str:
+    fmt = getattr(args, "format", None)
+    if fmt in ("json", "github", "text"):
+        return fmt
+    if fmt is None and os.environ.get("GITHUB_ACTIONS") == "true":
+        return "github"
+    return "json" if fmt == "json" else "text"
+
+
+def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    console = console or Console()
+    args = None
+    try:
+        parser, modules = build_parser()
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help(console.out)
+            return 2
+        mod = modules[args.command]
+        root = find_root(args.root) if getattr(mod, "NEEDS_ROOT", True) else (args.root or Path.cwd())
+        return int(mod.run(args, console.bind(root)) or 0)
+    except SpecError as exc:
+        fmt = diagnostics_format(args) if args else "text"
+        text = format_diagnostics(exc.diagnostics, fmt)
+        if fmt == "json":
+            console.print(text)
+        else:
+            console.error(text)
+            n = len(exc.diagnostics)
+            console.error(f"{n} error{'s' if n != 1 else ''}; nothing was written or deployed.")
+        return 1
+    except UsageError as exc:
+        console.error(str(exc))
+        return 2
+    except ShipspecError as exc:
+        console.error(f"error: {exc}")
+        return exc.status
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return 130
+    except Exception as exc:  # never a traceback unless asked for
+        if args is not None and getattr(args, "debug", False):
+            raise
+        console.error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
