@@ -20,6 +20,8 @@ from ecs_seed import reset
 from compiler.core.diagnostics import SpecError
 from compiler.spec.models import ServiceConfig
 from compiler.build.render import agent_config as ac
+from compiler.spec import agent_settings as agent
+from compiler.spec import fleet
 from compiler.build.render.image_size import image_size_commands
 from compiler.build.render import cfn
 from compiler.spec.project import load_project
@@ -57,14 +59,14 @@ def test_config_file_has_each_setting_from_the_spec():
                num_images_delete_per_cycle=9, disable_image_cleanup=False)
     [artifact] = ac.agent_config_artifacts(c)
     assert artifact.path == "generated/video-api/stg/ecs-agent.config"
-    assert ac.parse_config_text(artifact.content.decode()) == {
+    assert agent.parse_config_text(artifact.content.decode()) == {
         "ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION": "45m", "ECS_IMAGE_CLEANUP_INTERVAL": "15m",
         "ECS_IMAGE_MINIMUM_CLEANUP_AGE": "2h", "ECS_NUM_IMAGES_DELETE_PER_CYCLE": "9",
         "ECS_DISABLE_IMAGE_CLEANUP": "false"}
 
 
 def test_defaults_are_thirty_minutes():
-    settings = dict(ac.agent_settings(config().service.ec2_agent_config))
+    settings = dict(agent.agent_settings(config().service.ec2_agent_config))
     assert settings["ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION"] == "30m"
     assert settings["ECS_IMAGE_CLEANUP_INTERVAL"] == "30m"
 
@@ -76,10 +78,10 @@ def test_fargate_services_get_nothing():
 
 def test_recorded_value_round_trips_and_fits_an_ecs_attribute():
     cfg = config(image_cleanup_interval="20m", disable_image_cleanup=True).service.ec2_agent_config
-    value = ac.recorded_value(cfg)
+    value = agent.recorded_value(cfg)
     assert len(value) <= 128 and "=" not in value
-    assert ac.parse_recorded(value) == dict(ac.agent_settings(cfg))
-    assert ac.parse_recorded("v0/whatever") is None
+    assert agent.parse_recorded(value) == dict(agent.agent_settings(cfg))
+    assert agent.parse_recorded("v0/whatever") is None
 
 
 def test_ssm_document_sets_every_key_and_restarts_the_agent():
@@ -92,7 +94,7 @@ def test_ssm_document_sets_every_key_and_restarts_the_agent():
     [step] = content["mainSteps"]
     assert step["action"] == "aws:runShellScript"
     script = "\n".join(step["inputs"]["runCommand"])
-    for var, value in ac.agent_settings(c.service.ec2_agent_config):
+    for var, value in agent.agent_settings(c.service.ec2_agent_config):
         assert f"\n{var}={value}\n" in script
     assert "systemctl restart ecs" in script and "/etc/ecs/ecs.config" in script
     assoc = res[ac.ASSOCIATION_ID]["Properties"]
@@ -175,7 +177,7 @@ def test_script_writes_settings_idempotently_restarts_once_and_records_them(tmp_
     after_first = conf.read_bytes()
     lines = after_first.decode().splitlines()
     assert lines[:2] == ["ECS_CLUSTER=media-ec2", "ECS_ENABLE_SPOT_INSTANCE_DRAINING=true"]  # others kept
-    settings = ac.agent_settings(c.service.ec2_agent_config)
+    settings = agent.agent_settings(c.service.ec2_agent_config)
     for var, value in settings:
         assert [line for line in lines if line.startswith(f"{var}=")] == [f"{var}={value}"]  # set once
     assert (stubs / "calls.log").read_text().splitlines() == ["systemctl restart ecs"]
@@ -188,8 +190,8 @@ def test_script_writes_settings_idempotently_restarts_once_and_records_them(tmp_
 
     attrs = client("ecs", moto_endpoint).describe_container_instances(
         cluster="media-ec2", containerInstances=[instance])["containerInstances"][0]["attributes"]
-    recorded = {a["name"]: a.get("value") for a in attrs}[ac.ATTRIBUTE]
-    assert ac.parse_recorded(recorded) == dict(settings)
+    recorded = {a["name"]: a.get("value") for a in attrs}[agent.ATTRIBUTE]
+    assert agent.parse_recorded(recorded) == dict(settings)
 
 
 def test_script_creates_a_missing_config_and_works_without_the_aws_cli(tmp_path, instance):
@@ -202,7 +204,7 @@ def test_script_creates_a_missing_config_and_works_without_the_aws_cli(tmp_path,
         pytest.skip("an AWS CLI is installed system-wide")
     result = _run(script, conf, stubs, bare)
     assert result.returncode == 0, result.stderr
-    assert ac.parse_config_text(conf.read_text()) == dict(ac.agent_settings(config().service.ec2_agent_config))
+    assert agent.parse_config_text(conf.read_text()) == dict(agent.agent_settings(config().service.ec2_agent_config))
     assert "NOTICE: no AWS CLI" in result.stdout
 
 
@@ -241,7 +243,7 @@ def test_services_sharing_a_cluster_must_agree(tmp_path):
 
 def test_services_sharing_a_cluster_with_equal_settings_pass(tmp_path):
     _write_specs(tmp_path, "30m")
-    assert ac.check_agent_config_conflicts(load_project(tmp_path).services) == []
+    assert fleet.check_agent_config_conflicts(load_project(tmp_path).services) == []
 
 
 @pytest.mark.parametrize("field,value,expected", [

@@ -67,7 +67,7 @@ def test_cfn_lint_clean(texts, variant):
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_shipspec_lint_rules_clean_and_every_exception_justified(texts, variant):
     from compiler.lint.engine import Template, check_template
-    from compiler.lint.rules import all_rules
+    from compiler.lint.registry import all_rules
 
     text = texts[variant]
     found, honoured = check_template(Template("ci.yml", text, "us-east-1"), {}, None)

@@ -13,9 +13,10 @@ import yaml
 from compiler.build.compile import compile_project
 from compiler.lint import rules_doc
 from compiler.lint.engine import Template, check_template, templates_of
-from compiler.lint.iam_rules import STAR_RESOURCE_ACTIONS
+from compiler.core.iam_policy import STAR_RESOURCE_ACTIONS
 from compiler.lint.positions import PositionIndex
-from compiler.lint.rules import REGISTRY, TemplateDoc, all_rules
+from compiler.lint.registry import all_rules
+from compiler.lint.rules import REGISTRY, TemplateDoc
 from compiler.lint.suppress import checkov_skips, suppressions
 from compiler.build.render.cfn import dump_yaml
 from compiler.spec.project import load_project

@@ -23,6 +23,7 @@ from compiler.spec.models import ServiceConfig, StageAction
 from compiler.deploy.predict import diff_templates
 from compiler.build.render import cfn, pipeline
 from compiler.build.render import stages as st
+from compiler.spec import stage_plan as plan
 from compiler.lint.triggers import count_triggers
 from compiler.spec.project import load_project
 
@@ -98,7 +99,7 @@ def test_each_action_has_its_own_project_role_and_log_group(examples):
         res = t["Resources"]
         run_projects = next(s for s in res[pipeline.PIPELINE_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]
                             ["Statement"] if s.get("Sid") == "RunProjects")["Resource"]
-        for p in st.plans(c):
+        for p in plan.plans(c):
             project = res[p.project_id]["Properties"]
             role = res[p.role_id]["Properties"]
             assert project["ServiceRole"] == cfn.getatt(p.role_id, "Arn")
@@ -123,7 +124,7 @@ def test_inline_buildspec_is_the_reviewed_file(examples):
     c = examples[("catalog-api", "stg")]
     files = {a.path: a.content.decode() for a in render_service(c, "services/catalog-api.yaml", LAMBDA_KEY)[0]}
     t = pipeline.render_pipeline(c)
-    for p in st.plans(c):
+    for p in plan.plans(c):
         assert files[p.buildspec_path] == t["Resources"][p.project_id]["Properties"]["Source"]["BuildSpec"]
         assert yaml.safe_load(files[p.buildspec_path])["phases"]["build"]["commands"] == list(p.action.commands)
         assert check_buildspec(files[p.buildspec_path], p.buildspec_path) == []
@@ -196,7 +197,7 @@ def test_policy_statements_render_with_pseudo_parameters(examples):
 
 def test_builtin_variables_are_documented():
     text = StageAction.model_fields["commands"].description
-    for v in st.RESERVED_VARIABLES:
+    for v in plan.RESERVED_VARIABLES:
         assert v in text
     for expression in ("#{codepipeline.PipelineExecutionId}", "#{SourceVariables.CommitId}",
                        "#{BuildVariables.IMAGE_URI}"):
@@ -274,14 +275,14 @@ def test_generated_buildspec_runs(tmp_path, examples):
         "echo ok > out.txt", 'echo "$GREETING from $PIPELINE_EXECUTION_ID" >> out.txt'],
         "environment": {"GREETING": "hello"}}]}
     c = ServiceConfig.model_validate({**base, "stages": [probe]})
-    (p,) = st.plans(c)
+    (p,) = plan.plans(c)
     files = {a.path: a.content.decode() for a in render_service(c, "services/catalog-api.yaml", LAMBDA_KEY)[0]}
     text = files[p.buildspec_path]
     assert check_buildspec(text, p.buildspec_path) == []
     spec = yaml.safe_load(text)
     assert spec["env"]["shell"] == "bash"
     env = {**os.environ, **{v["Name"]: v["Value"] for v in st.project_environment(p)},
-           **{v["name"]: "exec-1" for v in st.action_environment(c, p) if v["name"] == "PIPELINE_EXECUTION_ID"}}
+           **{v["name"]: "exec-1" for v in plan.action_environment(c, p) if v["name"] == "PIPELINE_EXECUTION_ID"}}
     script = "\n".join(cmd for phase in spec["phases"].values() for cmd in phase["commands"])
     subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, check=True, timeout=30)
     assert (tmp_path / "out.txt").read_text() == "ok\nhello from exec-1\n"
@@ -293,7 +294,7 @@ def test_commands_survive_yaml_quoting(examples):
     base = examples[("catalog-api", "stg")].model_dump()
     c = ServiceConfig.model_validate({**base, "stages": [
         {"name": "Odd", "after": "Deploy", "actions": [{"name": "Quoting", "commands": tricky}]}]})
-    (p,) = st.plans(c)
+    (p,) = plan.plans(c)
     text = st.buildspec(c, p)
     assert yaml.safe_load(text)["phases"]["build"]["commands"] == tricky
     assert check_buildspec(text, p.buildspec_path) == []

@@ -20,7 +20,7 @@ from aws_server import REGION, client, moto_server_fixture
 from conftest import run_cli
 from ecs_seed import reset
 from compiler.spec.models import ServiceConfig
-from compiler.build.render import agent_config as ac
+from compiler.spec import agent_settings as agent
 from compiler.ops.doctor import diagnose, exit_status
 from compiler.ops.evidence import (
     Evidence,
@@ -101,7 +101,7 @@ def seed(endpoint: str, monkeypatch, *, running: int = 0, memory: int = 512, pus
         "containerInstance"]["containerInstanceArn"]
     if recorded is not None:
         ecs.put_attributes(cluster=c.service.cluster, attributes=[
-            {"name": ac.ATTRIBUTE, "value": recorded, "targetId": arn}])
+            {"name": agent.ATTRIBUTE, "value": recorded, "targetId": arn}])
     container = {"name": c.container_name, "image": IMAGE, "cpu": 256, "memory": memory, "essential": True,
                  "portMappings": [{"containerPort": 8080, "hostPort": host_port}],
                  "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/video-api"}},
@@ -164,7 +164,7 @@ def test_disk_full_on_ec2_explains_the_volume_and_gives_settings_and_commands(ep
     assert "essential-container-exited" not in ids(d)
     instance_id = ev.instances[0].ec2_instance_id
     assert f"affected instances: {instance_id}" in f.details
-    for var, value in ac.agent_settings(VIDEO.service.ec2_agent_config):
+    for var, value in agent.agent_settings(VIDEO.service.ec2_agent_config):
         assert f"  {var}={value}" in f.details
     assert "sudo docker container prune -f" in f.commands and "sudo docker image prune -a -f" in f.commands
     send = next(cmd for cmd in f.commands if cmd.startswith("aws ssm send-command"))
@@ -262,7 +262,7 @@ def test_secrets_manager_references_are_checked_by_arn(ep, monkeypatch):
 
 
 def test_healthy_service_exits_zero(ep, monkeypatch):
-    seed(ep, monkeypatch, running=1, recorded=ac.recorded_value(VIDEO.service.ec2_agent_config))
+    seed(ep, monkeypatch, running=1, recorded=agent.recorded_value(VIDEO.service.ec2_agent_config))
     stop(ep, "Scaling activity initiated by (deployment ecs-svc/8471924856382911357)")  # expected: ignored
     ev, d = doctor(ep)
     assert d.findings == () and d.healthy and exit_status(d) == 0
@@ -272,7 +272,7 @@ def test_healthy_service_exits_zero(ep, monkeypatch):
 
 
 def test_earlier_failures_on_a_steady_service_are_warnings(ep, monkeypatch):
-    seed(ep, monkeypatch, running=1, recorded=ac.recorded_value(VIDEO.service.ec2_agent_config))
+    seed(ep, monkeypatch, running=1, recorded=agent.recorded_value(VIDEO.service.ec2_agent_config))
     stop(ep, "Essential container in task exited")
     _, d = doctor(ep)
     f = finding(d, "essential-container-exited")
@@ -281,7 +281,7 @@ def test_earlier_failures_on_a_steady_service_are_warnings(ep, monkeypatch):
 
 
 def test_agent_settings_that_differ_from_the_spec_are_reported(ep, monkeypatch):
-    old = ac.recorded_value(VIDEO.service.ec2_agent_config).replace("v1/30m/30m", "v1/3h/30m")
+    old = agent.recorded_value(VIDEO.service.ec2_agent_config).replace("v1/30m/30m", "v1/3h/30m")
     seed(ep, monkeypatch, running=1, recorded=old, instance_tags={"Name": "ecs"})
     ev, d = doctor(ep)
     iid = ev.instances[0].ec2_instance_id

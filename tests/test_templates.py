@@ -10,6 +10,7 @@ import pytest
 
 from compiler.spec import naming
 from compiler.spec.models import ServiceConfig
+from compiler.core.codepipeline import SOURCE_NAMESPACE
 from compiler.build.render import bootstrap, cfn, codebuild, notification, pipeline, service_files, stages
 from compiler.build.render.iam import actions_of
 from compiler.lint.triggers import count_triggers
@@ -166,7 +167,7 @@ def test_variables_flow_from_build_to_update(examples):
     for c in all_configs(examples):
         t = pipeline.render_pipeline(c)
         (primary, *additional) = stage(t, "Source")["Actions"]
-        assert primary["Namespace"] == service_files.SOURCE_NAMESPACE
+        assert primary["Namespace"] == SOURCE_NAMESPACE
         assert primary["OutputArtifacts"] == [{"Name": "source"}]
         assert [a["Name"] for a in additional] == [a.name for a in c.source.additional]
         assert [a["OutputArtifacts"] for a in additional] == [[{"Name": a.name}] for a in c.source.additional]

@@ -14,11 +14,6 @@ LAMBDA_DIR = "generated/_lambda/notify"
 INDEX_PATH = "generated/index.json"
 
 
-def service_tags(c: ServiceConfig) -> tuple[tuple[str, str], ...]:
-    tags = {**c.tags, "shipspec:service": c.name, "shipspec:environment": c.environment.name}
-    return tuple(sorted(tags.items()))
-
-
 def render_service(c: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[list[Artifact], list[Stack]]:
     """Every file and stack of one service in one environment."""
     from .render.agent_config import agent_config_artifacts
@@ -41,7 +36,7 @@ def render_service(c: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[l
         *(Artifact(path, text.encode("utf-8")) for path, text in stages.buildspec_files(c)),
     ]
     files += agent_config_artifacts(c)  # EC2 launch type only
-    tags = service_tags(c)
+    tags = naming.service_tags(c)
     boot = naming.BOOTSTRAP_STACK
     out_stacks = [
         Stack(stacks[naming.PIPELINE], "pipeline", env.account, env.region, f"{d}/codepipeline.yml",
@@ -62,7 +57,7 @@ def render_bootstraps(targets: Iterable[tuple[str, str]]) -> tuple[list[Artifact
         header = cfn.GENERATED_HEADER.format(source="the environments of services/*.yaml")
         files.append(Artifact(path, cfn.render_template(bootstrap.render_bootstrap(account, region), header)))
         stacks.append(Stack(naming.BOOTSTRAP_STACK, "bootstrap", account, region, path,
-                            tags=(("shipspec:bootstrap", "true"),)))
+                            tags=((naming.BOOTSTRAP_TAG, "true"),)))
     return files, stacks
 
 

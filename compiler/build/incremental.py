@@ -36,7 +36,8 @@ from ..core.diagnostics import SpecError
 from .ir import Artifact, Stack
 from ..spec.merge import merge, split_environment
 from ..spec.models import ServiceConfig
-from ..spec.project import DEFAULTS_FILE, Project, ServiceEnv, rel, spec_paths
+from ..spec.loaded import Project, ServiceEnv
+from ..spec.project import DEFAULTS_FILE, rel, spec_paths
 from ..spec.yamlsrc import MAX_BYTES, LDict, load_file
 
 NAMESPACE = "specs"

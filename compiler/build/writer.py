@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ..cli.console import ShipspecError
+from ..core.errors import ShipspecError
 from .ir import Artifact
 
 GENERATED = "generated"

@@ -1,5 +1,5 @@
-"""Where output goes, and the errors commands raise. Formatting lives with each command's
-report module; this is only the printing edge."""
+"""Where output goes: the printing edge. Formatting lives with each command's report module;
+the errors commands raise live in `compiler/core/errors.py`."""
 
 from __future__ import annotations
 
@@ -8,18 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-
-class ShipspecError(Exception):
-    """An expected failure with a message for the user (exit status 1 unless given)."""
-
-    def __init__(self, message: str, status: int = 1):
-        super().__init__(message)
-        self.status = status
-
-
-class UsageError(ShipspecError):
-    def __init__(self, message: str):
-        super().__init__(message, status=2)
+from ..core.errors import UsageError
 
 
 def find_root(given: Path | None) -> Path:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import __version__
-from .console import Console, ShipspecError, UsageError, find_root
+from .console import Console, find_root
+from ..core.errors import ShipspecError, UsageError
 from ..core.diagnostics import SpecError, format_diagnostics
 
 

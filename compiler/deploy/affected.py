@@ -19,21 +19,17 @@ still exist and are reported, never deleted.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ..cli.console import ShipspecError
+from .git import blob_id, changed_paths, merge_base, read_blobs, tree_blobs
 
 Pair = tuple[str, str]
 
 SHARED_PREFIXES = ("compiler/", "schema/", "generated/_")
 SHARED_FILES = ("pyproject.toml", "constraints.txt", "generated/index.json")
-FETCH_HINT = ("fetch the full history (actions/checkout with `fetch-depth: 0`, or "
-              "`git fetch origin <branch>`)")
 
 
 @dataclass(frozen=True)
@@ -43,83 +39,6 @@ class Affected:
     reasons: dict = field(default_factory=dict)  # (service, env) -> short reason
     base: str = ""  # the commit compared against (merge base of `since` and HEAD)
     bootstrap: tuple[Pair, ...] = ()  # (account, region) whose bootstrap template differs
-
-
-# --- git edge --------------------------------------------------------------------------------
-
-def _git(root: Path, *args: str, input_text: str | None = None) -> str:
-    try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, input=input_text,
-                              check=False)
-    except FileNotFoundError:
-        raise ShipspecError("git is not installed or not on PATH; `shipspec affected` needs it") from None
-    if proc.returncode != 0:
-        raise ShipspecError(f"git {' '.join(args[:2])} failed: {proc.stderr.strip() or proc.returncode}")
-    return proc.stdout
-
-
-def merge_base(root: Path, since: str) -> str:
-    """The commit `since...HEAD` diffs from; a clear error for unknown or unfetched refs."""
-    probe = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{since}^{{commit}}"], cwd=root,
-                           capture_output=True, text=True, check=False)
-    if probe.returncode != 0:
-        raise ShipspecError(f"--since {since}: no such commit in this repository; {FETCH_HINT}")
-    proc = subprocess.run(["git", "merge-base", since, "HEAD"], cwd=root, capture_output=True, text=True,
-                          check=False)
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise ShipspecError(f"--since {since}: no common ancestor with HEAD (a shallow clone?); {FETCH_HINT}")
-    return proc.stdout.strip()
-
-
-def changed_paths(root: Path, base: str) -> list[str]:
-    """Paths that differ between `base` and the work tree, plus untracked files (no renames:
-    a renamed spec is a deleted one and a new one)."""
-    diff = _git(root, "diff", "--name-only", "--no-renames", "-z", base, "--")
-    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
-    return sorted({p for p in (diff + untracked).split("\0") if p})
-
-
-def tree_blobs(root: Path, commit: str, top: str = "generated") -> dict[str, str]:
-    """path -> blob id of every file under `top` at `commit` (one git process)."""
-    out = _git(root, "ls-tree", "-r", "-z", "--full-tree", commit, "--", top)
-    blobs = {}
-    for entry in out.split("\0"):
-        if not entry:
-            continue
-        meta, path = entry.split("\t", 1)
-        _mode, kind, oid = meta.split()
-        if kind == "blob":
-            blobs[path] = oid
-    return blobs
-
-
-def read_blobs(root: Path, names: Iterable[str]) -> dict[str, bytes | None]:
-    """Contents of several `<rev>:<path>` objects through one `git cat-file --batch` process;
-    None for a missing object."""
-    names = list(dict.fromkeys(names))
-    if not names:
-        return {}
-    proc = subprocess.run(["git", "cat-file", "--batch"], cwd=root, input=("\n".join(names) + "\n").encode(),
-                          capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise ShipspecError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}")
-    data, pos, out = proc.stdout, 0, {}
-    for name in names:
-        end = data.index(b"\n", pos)
-        header = data[pos:end].decode(errors="replace").split()
-        pos = end + 1
-        if len(header) != 3 or not header[2].isdigit():  # "<name> missing" / "ambiguous"
-            out[name] = None
-            continue
-        size = int(header[2])
-        out[name] = data[pos:pos + size]
-        pos += size + 1
-    return out
-
-
-def blob_id(content: bytes) -> str:
-    """The id git gives a blob with these bytes (what `git hash-object` prints)."""
-    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
 
 
 # --- pure classification ---------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 `collect_targets` pairs each selected stack's current template with its path; `diff_stack`
 predicts the resource changes of one pair; `removed_stacks` finds templates that exist at the
-revision but are no longer built. Reading the revision is the only I/O (through `gitref`).
+revision but are no longer built. Reading the revision is the only I/O (through `compiler/deploy/git.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from typing import Iterable, Mapping
 
 from .changes import ResourceChange, counts
-from ..cli.console import ShipspecError
+from ..core.errors import ShipspecError
 from .git import Revision
 from ..build.ir import BuildOutput, Stack
 from .predict import diff_templates, load_template

@@ -86,7 +86,7 @@ def lint_output_cached(output: BuildOutput, root: Path | None, jobs: int | None 
     loads: set[tuple[int, int]] = set()
     if todo:
         from .cfnlint_runner import DEFAULT_TIMEOUT, CfnTask, Pool, lint_templates
-        from .rules import all_rules
+        from .registry import all_rules
 
         limit = timeout or DEFAULT_TIMEOUT
         pool = Pool(timeout=limit) if jobs is None else Pool(jobs=jobs, timeout=limit)

@@ -11,7 +11,8 @@ import yaml
 from ..core.diagnostics import Diagnostic, Location
 from ..build.ir import BuildOutput
 from .positions import PositionIndex
-from .rules import Rule, TemplateDoc, all_rules, run_rules
+from .registry import all_rules, run_rules
+from .rules import Rule, TemplateDoc
 from .suppress import Issue, apply, suppressions
 
 BUILDSPEC_NAMES = ("buildspec.yml", "updatespec.yml")

@@ -1,7 +1,7 @@
 """Least-privilege IAM rules (SS101-SS105): actions, resources, PassRole and trust policies.
 
-`STAR_RESOURCE_ACTIONS` is the one list of actions allowed on Resource "*": actions for which
-AWS offers no narrower resource. Each entry says why; docs/security.md is generated from it.
+SS101-SS103 judge each statement with `compiler/core/iam_policy.py` (which the spec's stage checks
+use too, and which keeps `STAR_RESOURCE_ACTIONS`); this module finds the statements in a template.
 """
 
 from __future__ import annotations
@@ -9,16 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+from ..core.iam_policy import statement_problems
 from .rules import Finding, Path, Rule, TemplateDoc, as_list, refs_to, register, resolved_text
-
-# Actions AWS authorises only on Resource "*" (no resource-level permissions), with the reason.
-STAR_RESOURCE_ACTIONS: dict[str, str] = {
-    "ecr:GetAuthorizationToken": "returns a registry-wide docker login token; ECR defines no resource type for it",
-    "ecs:DescribeTaskDefinition": "the Service Authorization Reference lists no resource type for it",
-    "ecs:RegisterTaskDefinition": "the Service Authorization Reference lists no resource type for it (the new "
-                                  "revision does not exist yet)",
-    "ecs:ListTasks": "lists tasks of a cluster but has no resource type; scope it with the ecs:cluster condition",
-}
 
 # Where each resource type keeps its policy documents; "*" steps into every list item.
 POLICY_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -100,8 +92,11 @@ def statements(doc: TemplateDoc) -> Iterator[Statement]:
                         yield Statement(rid, rtype, spath, st)
 
 
-def _broad(action: Any) -> bool:
-    return isinstance(action, str) and (action == "*" or action.split(":", 1)[-1] == "*")
+def _statement_findings(doc: TemplateDoc, rule_id: str) -> Iterator[Finding]:
+    for st in statements(doc):
+        for p in statement_problems(st.body, key_policy=st.rtype in KEY_POLICY_TYPES):
+            if p.rule == rule_id:
+                yield Finding(st.path + p.path, f"{st.resource}: {p.message}")
 
 
 @register
@@ -113,15 +108,7 @@ class NoWildcardActions(Rule):
     hint = "List the exact actions the principal calls, e.g. s3:GetObject and s3:PutObject instead of s3:*."
 
     def check(self, doc: TemplateDoc) -> Iterator[Finding]:
-        for st in statements(doc):
-            if not st.allows:
-                continue  # Deny s3:* (the TLS-only bucket policy) is narrowing, not granting
-            for path, action in st.actions():
-                if _broad(action):
-                    yield Finding(path, f"{st.resource}: Allow statement grants wildcard action {action!r}")
-            for path, action in st.actions("NotAction"):
-                yield Finding(path, f"{st.resource}: Allow statement uses NotAction {action!r}, which grants "
-                              "every other action")
+        return _statement_findings(doc, self.id)
 
 
 @register
@@ -132,30 +119,10 @@ class NoStarResource(Rule):
                    "(actions AWS authorises only on \"*\"), or in a KMS key policy, where \"*\" means the key "
                    "itself. NotResource is never used in an Allow statement.")
     hint = ('Name the resource ARNs the actions act on; if AWS really offers no resource-level permission, '
-            "add the action with a one-line reason to STAR_RESOURCE_ACTIONS in compiler/lint/iam_rules.py.")
+            "add the action with a one-line reason to STAR_RESOURCE_ACTIONS in compiler/core/iam_policy.py.")
 
     def check(self, doc: TemplateDoc) -> Iterator[Finding]:
-        for st in statements(doc):
-            if not st.allows or st.rtype in KEY_POLICY_TYPES:
-                continue
-            if "NotResource" in st.body:
-                yield Finding(st.path + ("NotResource",), f"{st.resource}: Allow statement uses NotResource")
-            if "*" not in as_list(st.body.get("Resource")):
-                continue
-            bad = [a for _, a in st.actions() if not (isinstance(a, str) and a in STAR_RESOURCE_ACTIONS)]
-            if bad:
-                yield Finding(st.path + ("Resource",), f"{st.resource}: Resource \"*\" for "
-                              f"{', '.join(sorted(map(str, bad)))}, which AWS can scope to specific resources")
-
-
-def _passed_to_service(condition: Any) -> bool:
-    if not isinstance(condition, Mapping):
-        return False
-    for operator, keys in condition.items():
-        if isinstance(operator, str) and operator.split(":")[-1] in ("StringEquals", "StringLike") \
-                and isinstance(keys, Mapping) and "iam:PassedToService" in keys:
-            return True
-    return False
+        return _statement_findings(doc, self.id)
 
 
 @register
@@ -168,16 +135,7 @@ class ScopedPassRole(Rule):
             '{iam:PassedToService: <service>.amazonaws.com}}.')
 
     def check(self, doc: TemplateDoc) -> Iterator[Finding]:
-        for st in statements(doc):
-            if not st.allows or "iam:PassRole" not in [a for _, a in st.actions()]:
-                continue
-            for i, res in enumerate(as_list(st.body.get("Resource"))):
-                text = resolved_text(res)
-                if text is not None and "*" in text:
-                    path = st.path + (("Resource", i) if isinstance(st.body.get("Resource"), list) else ("Resource",))
-                    yield Finding(path, f"{st.resource}: iam:PassRole on {text!r} is not a specific role")
-            if not _passed_to_service(st.body.get("Condition")):
-                yield Finding(st.path, f"{st.resource}: iam:PassRole without an iam:PassedToService condition")
+        return _statement_findings(doc, self.id)
 
 
 def role_uses(doc: TemplateDoc, role_id: str) -> list[tuple[str, str]]:

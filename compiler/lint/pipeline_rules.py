@@ -18,25 +18,14 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
+from ..core.codepipeline import (
+    DECLARED_NAMESPACE,
+    OPEN_PROVIDERS,
+    PIPELINE_VARIABLES,
+    SOURCE_VARIABLES,
+    VARIABLE_RE,
+)
 from .rules import Finding, Path, Rule, TemplateDoc, as_list, refs_to, register, resolved_text
-
-VARIABLE_RE = re.compile(r"#\{([A-Za-z0-9@_-]+)\.([A-Za-z0-9@_.-]+)\}")
-
-# Variables available to every action without a producing action.
-PIPELINE_VARIABLES = {"codepipeline": ("PipelineExecutionId",)}
-
-# Output variables of source actions by provider (CodePipeline action reference, "Output variables").
-SOURCE_VARIABLES: dict[str, tuple[str, ...]] = {
-    "CodeStarSourceConnection": ("AuthorDate", "BranchName", "CommitId", "CommitMessage", "ConnectionArn",
-                                 "FullRepositoryName"),
-    "CodeCommit": ("AuthorDate", "BranchName", "CommitId", "CommitMessage", "CommitterDate", "RepositoryName"),
-    "GitHub": ("AuthorDate", "BranchName", "CommitId", "CommitMessage", "CommitterDate", "CommitUrl",
-               "RepositoryName"),
-    "S3": ("ETag", "VersionId"),
-    "ECR": ("ImageDigest", "ImageTag", "ImageURI", "RegistryId", "RepositoryName"),
-}
-# Providers whose variables are defined by what they run (stack outputs, function output): any name.
-OPEN_PROVIDERS = ("CloudFormation", "Lambda", "StepFunctions")
 
 ENV_TYPES = ("PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER")
 PARAMETER_RE = re.compile(r"^(arn:aws[a-z-]*:ssm:[a-z0-9-]*:[0-9]{12}:parameter/\S+|/?[A-Za-z0-9_.\-/]+)$")
@@ -159,7 +148,7 @@ class VariablesHaveProducers(Rule):
     def _problem(self, doc, all_actions, pipeline_vars, consumer: Action, ns: str, var: str) -> str | None:
         if ns in PIPELINE_VARIABLES:
             return None if var in PIPELINE_VARIABLES[ns] else f"is not a {ns} variable"
-        if ns == "variables":
+        if ns == DECLARED_NAMESPACE:
             return None if var in pipeline_vars.get(consumer.pipeline, set()) else "is not a declared pipeline variable"
         producers = [a for a in all_actions if a.pipeline == consumer.pipeline and a.body.get("Namespace") == ns]
         if not producers:

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Iterator, Mapping, Union
 
+from ..core.iam_policy import as_list, resolved_text  # noqa: F401 (helpers of the rule modules)
+
 PathPart = Union[str, int]
 Path = tuple[PathPart, ...]
 RULE_ID = re.compile(r"^SS[0-9]{3}$")
@@ -83,28 +85,7 @@ def register(cls: type[Rule]) -> type[Rule]:
     return cls
 
 
-def all_rules() -> list[Rule]:
-    """One instance of every registered rule, sorted by id (importing the rule modules registers them)."""
-    from . import iam_rules, pipeline_rules, resource_rules, suppress  # noqa: F401
-
-    return [REGISTRY[k]() for k in sorted(REGISTRY)]
-
-
-def run_rules(doc: TemplateDoc, rules: Iterable[Rule] | None = None) -> list[tuple[str, Finding]]:
-    """(rule id, finding) of every rule on one template, before suppressions."""
-    out: list[tuple[str, Finding]] = []
-    for rule in rules if rules is not None else all_rules():
-        out += [(rule.id, f) for f in rule.check(doc)]
-    return out
-
-
 # --- helpers shared by the rule modules -----------------------------------------------------------
-
-def as_list(value: Any) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
 
 def refs_to(value: Any, logical_id: str) -> bool:
     """Whether a template value refers to a resource: Ref, Fn::GetAtt (both forms) or ${id...} in Fn::Sub."""
@@ -124,14 +105,3 @@ def refs_to(value: Any, logical_id: str) -> bool:
     if isinstance(value, list):
         return any(refs_to(v, logical_id) for v in value)
     return False
-
-
-def resolved_text(value: Any) -> str | None:
-    """A string, or the template of an Fn::Sub (with ${...} kept) — None for anything else."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and "Fn::Sub" in value:
-        sub = value["Fn::Sub"]
-        text = sub[0] if isinstance(sub, list) and sub else sub
-        return text if isinstance(text, str) else None
-    return None

@@ -19,17 +19,17 @@ def _cell(text: str) -> str:
 
 
 def render() -> str:
-    from .iam_rules import STAR_RESOURCE_ACTIONS
-    from .pipeline_rules import OPEN_PROVIDERS, PIPELINE_VARIABLES, SOURCE_VARIABLES
+    from ..core.iam_policy import STAR_RESOURCE_ACTIONS
+    from ..core.codepipeline import OPEN_PROVIDERS, PIPELINE_VARIABLES, SOURCE_VARIABLES
     from .resource_rules import EXPLICIT_TYPES, RETAIN_TYPES
-    from .rules import all_rules
+    from .registry import all_rules
 
     out = ["### Rules", "", "| Id | Rule | Guarantee when it passes | Fix |", "|---|---|---|---|"]
     for r in all_rules():
         out.append(f"| {r.id} | {_cell(r.title)} | {_cell(r.description)} | {_cell(r.hint)} |")
     out += ["", '### Actions allowed on `Resource: "*"` (SS102)', "",
             "The only actions an Allow statement may grant on `\"*\"` (outside KMS key policies, where `\"*\"` "
-            "means the key itself). Kept in `STAR_RESOURCE_ACTIONS` in `compiler/lint/iam_rules.py`.", "",
+            "means the key itself). Kept in `STAR_RESOURCE_ACTIONS` in `compiler/core/iam_policy.py`.", "",
             "| Action | Why nothing narrower is possible |", "|---|---|"]
     out += [f"| `{a}` | {_cell(why)} |" for a, why in sorted(STAR_RESOURCE_ACTIONS.items())]
     out += ["", "### Deletion policies (SS204)", "", "| Resource type | Policy | Why |", "|---|---|---|"]

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
-from .emulator import unmodelled_types
 from ..deploy.predict import load_template
+from .emulator import unmodelled_types
 
 _DROP_TAGS = ("AWS::KMS::Key",)
 
@@ -54,6 +55,27 @@ def _replace_refs(value: Any, skipped: set[str]) -> tuple[Any, bool]:
         out[k], c = _replace_refs(v, skipped)
         changed = changed or c
     return out, changed
+
+
+def notes(template: Mapping) -> tuple[str, ...]:
+    """What a plan says about a template on the emulator: the resource types it skips."""
+    types = [str(r.get("Type", "")) for r in (template.get("Resources") or {}).values() if isinstance(r, Mapping)]
+    skipped = unmodelled_types(types)
+    if not skipped:
+        return ()
+    return (f"the local emulator does not model {', '.join(skipped)}: they appear in the change set but are "
+            "not created locally",)
+
+
+@dataclass(frozen=True)
+class MotoGaps:
+    """This module's work-arounds as the `EmulatorGaps` a `RunContext` carries on `--local` runs."""
+
+    def adapt_doc(self, template: bytes, doc: dict) -> tuple[bytes, tuple[str, ...], dict]:
+        return adapt_doc(template, doc)
+
+    def notes(self, doc: Mapping) -> tuple[str, ...]:
+        return notes(doc)
 
 
 def adapt(template: bytes) -> tuple[bytes, tuple[str, ...]]:

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from ..cli.console import ShipspecError
+from ..core.errors import ShipspecError
 from .emuserver import Latency
 
 STATE_DIR = ".shipspec"

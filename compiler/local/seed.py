@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
 from urllib.parse import urlparse
 
-from ..cli.console import ShipspecError
-from ..build.render.agent_config import ATTRIBUTE, applies as runs_on_ec2, recorded_value, target_tag
+from ..core.errors import ShipspecError
+from ..deploy.aws.errors import error_code
+from ..spec.agent_settings import ATTRIBUTE, applies as runs_on_ec2, recorded_value, target_tag
 from ..ops.known_failures import KNOWN_FAILURES, entry
 
 if TYPE_CHECKING:
@@ -184,6 +185,7 @@ def emulator_clients(root: Path, c: "ServiceConfig") -> tuple[str, ClientFactory
     """(endpoint, clients) for the environment's account and region in the local emulator; refuses
     unless the emulator recorded by `shipspec local up` answers on a loopback address."""
     from .emulator import STATE_FILE, endpoint
+    from ..deploy.aws.session import Endpoint
     from ..ops.clients import client_factory
 
     try:
@@ -193,13 +195,7 @@ def emulator_clients(root: Path, c: "ServiceConfig") -> tuple[str, ClientFactory
     if not loopback(url):
         raise ShipspecError(f"refusing to seed: {STATE_FILE} names {url}, not a loopback address; local seed "
                             "writes only into the emulator started by `shipspec local up`")
-    return url, client_factory(root, c, local=True)
-
-
-def _code(exc: BaseException) -> str:
-    from ..ops.status import error_code
-
-    return error_code(exc)
+    return url, client_factory(Endpoint(url, emulated=True), c)
 
 
 def _ensure_image(ecr, p: SeedPlan) -> str:
@@ -208,7 +204,7 @@ def _ensure_image(ecr, p: SeedPlan) -> str:
     try:
         repo = ecr.describe_repositories(repositoryNames=[p.repository])["repositories"][0]
     except ClientError as exc:
-        if _code(exc) != "RepositoryNotFoundException":
+        if error_code(exc) != "RepositoryNotFoundException":
             raise
         repo = ecr.create_repository(repositoryName=p.repository)["repository"]
     if p.push_image:
@@ -221,7 +217,7 @@ def _ensure_image(ecr, p: SeedPlan) -> str:
         try:
             ecr.put_image(repositoryName=p.repository, imageManifest=json.dumps(manifest), imageTag=p.tag)
         except ClientError as exc:
-            if _code(exc) != "ImageAlreadyExistsException":
+            if error_code(exc) != "ImageAlreadyExistsException":
                 raise
     return f"{repo['repositoryUri']}:{p.tag}"
 
@@ -235,7 +231,7 @@ def _create_secrets(clients: ClientFactory, p: SeedPlan) -> tuple[str, ...]:
             try:  # metadata only: no value is stored
                 clients("secretsmanager").create_secret(Name=s.name, Description=DESCRIPTION)
             except ClientError as exc:
-                if _code(exc) != "ResourceExistsException":
+                if error_code(exc) != "ResourceExistsException":
                     raise
         else:
             clients("ssm").put_parameter(Name=s.name, Value=PLACEHOLDER, Type="String", Overwrite=True,
@@ -250,7 +246,7 @@ def _log_group(logs, p: SeedPlan) -> None:
     try:
         logs.create_log_group(logGroupName=p.log_group)
     except ClientError as exc:
-        if _code(exc) != "ResourceAlreadyExistsException":
+        if error_code(exc) != "ResourceAlreadyExistsException":
             raise
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from ..build.render.agent_config import agent_settings, parse_recorded, recorded_value, target_tag
+from ..spec.agent_settings import agent_settings, parse_recorded, recorded_value, target_tag
 from .doctor_checks import Check, check
-from .evidence import Evidence, Instance
+from .evidence import Evidence
 from .known_failures import KnownFailure, doc_anchor, entry, fill, match_reason
 
 if TYPE_CHECKING:

@@ -101,7 +101,8 @@ READS = (
 
 def guide_markdown() -> list[str]:
     """How the agent settings reach the instances and what the doctor reads (for the generated doc)."""
-    from ..build.render.agent_config import ATTRIBUTE, SCHEDULE
+    from ..build.render.agent_config import SCHEDULE
+    from ..spec.agent_settings import ATTRIBUTE
 
     return [
         "## The ECS agent settings on EC2 container instances", "",

@@ -16,18 +16,16 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Optional
 
-from ..build.render.agent_config import ATTRIBUTE
+from ..deploy.aws.errors import client_errors, error_code, short_error
+from ..spec.agent_settings import ATTRIBUTE
 from .status import (
     ClientFactory,
     Snapshot,
     ServiceEvent,
-    _client_error,
-    error_code,
     family_revision,
     gather_pipeline,
     gather_service,
     iso,
-    short_error,
 )
 
 if TYPE_CHECKING:
@@ -147,7 +145,7 @@ def _chunks(items: list, size: int = 100):
 
 
 def _stopped_tasks(ecs, c: "ServiceConfig", notes: list[str]) -> tuple[StoppedTask, ...]:
-    errors = _client_error()
+    errors = client_errors()
     try:
         arns = ecs.list_tasks(cluster=c.service.cluster, serviceName=c.ecs_service_name,
                               desiredStatus="STOPPED", maxResults=100).get("taskArns", [])
@@ -176,7 +174,7 @@ def _int(value) -> int:
 def _task_definition(ecs, arn: str, notes: list[str]) -> Optional[TaskDefinitionInfo]:
     try:
         td = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-    except _client_error() as exc:
+    except client_errors() as exc:
         notes.append(f"cannot read task definition {family_revision(arn)}: {short_error(exc)}")
         return None
     containers = td.get("containerDefinitions", [])
@@ -199,7 +197,7 @@ def _resource(resources: list[dict], name: str):
 
 def _instances(clients: ClientFactory, c: "ServiceConfig", notes: list[str]) -> tuple[Instance, ...]:
     ecs = clients("ecs")
-    errors = _client_error()
+    errors = client_errors()
     try:
         arns = ecs.list_container_instances(cluster=c.service.cluster, maxResults=100).get("containerInstanceArns", [])
         raw = [i for chunk in _chunks(arns) for i in
@@ -231,7 +229,7 @@ def _ec2_tags(clients: ClientFactory, ids: list[str], notes: list[str]) -> Optio
                 for inst in r.get("Instances", []):
                     out[inst["InstanceId"]] = tuple(sorted((t["Key"], t["Value"]) for t in inst.get("Tags", [])))
         return out
-    except _client_error() as exc:
+    except client_errors() as exc:
         notes.append(f"cannot read the instances' EC2 tags: {short_error(exc)}")
         return None
 
@@ -246,7 +244,7 @@ def _image_check(clients: ClientFactory, c: "ServiceConfig", image: str) -> Chec
     image_id = {"imageDigest": m.group("digest")} if m.group("digest") else {"imageTag": m.group("tag") or "latest"}
     try:
         clients("ecr").describe_images(registryId=account, repositoryName=repo, imageIds=[image_id])
-    except _client_error() as exc:
+    except client_errors() as exc:
         code = error_code(exc)
         if code == "ImageNotFoundException":
             return CheckResult("image", image, "missing", f"repository {repo} has no image {next(iter(image_id.values()))}")
@@ -291,7 +289,7 @@ def _secret_check(clients: ClientFactory, c: "ServiceConfig", value_from: str) -
 def _describe_secret(clients: ClientFactory, secret_id: str, subject: str) -> CheckResult:
     try:
         meta = clients("secretsmanager").describe_secret(SecretId=secret_id)
-    except _client_error() as exc:
+    except client_errors() as exc:
         if error_code(exc) == "ResourceNotFoundException":
             return CheckResult("secret", subject, "missing", "Secrets Manager has no such secret")
         return CheckResult("secret", subject, "unknown", short_error(exc))
@@ -304,7 +302,7 @@ def _describe_parameter(clients: ClientFactory, name: str, subject: str) -> Chec
     try:
         found = clients("ssm").describe_parameters(
             ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}]).get("Parameters", [])
-    except _client_error() as exc:
+    except client_errors() as exc:
         return CheckResult("parameter", subject, "unknown", short_error(exc))
     if not found:
         return CheckResult("parameter", subject, "missing", f"SSM Parameter Store has no parameter {name}")

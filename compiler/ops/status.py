@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from ..deploy.aws.errors import client_errors, error_code, short_error
 from ..spec import naming
 
 if TYPE_CHECKING:
@@ -117,31 +118,10 @@ def family_revision(arn: str) -> str:
     return arn.rsplit("/", 1)[-1] if arn else ""
 
 
-def error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", "")) or type(exc).__name__
-
-
-def short_error(exc: BaseException) -> str:
-    """One line for a failed read; HTML error pages (an emulator's 500) are not shown."""
-    response = getattr(exc, "response", None) or {}
-    err = response.get("Error", {})
-    message = str(err.get("Message", "")) or str(exc)
-    if "<html" in message.lower() or "<!doctype" in message.lower():
-        message = "the endpoint answered with an internal error (not supported there?)"
-    return f"{error_code(exc)}: {message.splitlines()[0][:300]}" if message else error_code(exc)
-
-
-def _client_error():
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return (ClientError, BotoCoreError)
-
-
 def gather_pipeline(clients: ClientFactory, c: "ServiceConfig") -> PipelineStatus:
     name = naming.pipeline_name(c)
     cp = clients("codepipeline")
-    errors = _client_error()
+    errors = client_errors()
     try:
         summaries = cp.list_pipeline_executions(pipelineName=name, maxResults=MAX_EXECUTIONS)[
             "pipelineExecutionSummaries"]
@@ -196,7 +176,7 @@ def gather_service(clients: ClientFactory, c: "ServiceConfig") -> tuple[ServiceS
     """The service's status, and the raw DescribeServices entry (empty when not found)."""
     cluster, name = c.service.cluster, c.ecs_service_name
     ecs = clients("ecs")
-    errors = _client_error()
+    errors = client_errors()
     try:
         resp = ecs.describe_services(cluster=cluster, services=[name])
     except errors as exc:

@@ -1,39 +1,23 @@
-"""Checks beyond the schema: provider rules, ARNs, names, and fleet-wide conflicts."""
+"""Checks of one service environment beyond the schema: provider rules, ARNs, names, custom
+stages (`stage_checks`). What two environments must not both do is in `fleet`."""
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING
 
-from . import naming
+from ..core.arns import parse_arn
+from ..core.codepipeline import RESERVED_ARTIFACTS
 from ..core.diagnostics import Diagnostic, dotted
+from . import naming
 from .stage_checks import check_stages
 
 if TYPE_CHECKING:
-    from .project import ServiceEnv
+    from .loaded import ServiceEnv
 
-ARN_RE = re.compile(r"^arn:(?P<partition>aws[a-z-]*):(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
-                    r"(?P<account>[0-9]{12}|aws|):(?P<resource>.+)$")
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 CODECOMMIT_RE = re.compile(r"^[\w.-]{1,100}$")
 S3_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+\.zip$")
-RESERVED_ARTIFACTS = ("source", "build", "update")
-
-
-@dataclass(frozen=True)
-class Arn:
-    partition: str
-    service: str
-    region: str
-    account: str
-    resource: str
-
-
-def parse_arn(text: str) -> Optional[Arn]:
-    m = ARN_RE.match(text)
-    return Arn(**m.groupdict()) if m else None
 
 
 def _arn(s: "ServiceEnv", path: tuple, value: str, services: tuple[str, ...], resource_prefix: str,
@@ -127,43 +111,4 @@ def check_service(s: "ServiceEnv") -> list[Diagnostic]:
     if len(pipeline) > 100:
         out.append(Diagnostic(s.where("name"), f"pipeline name '{pipeline}' exceeds 100 characters", "name"))
     out += check_stages(s)
-    return out
-
-
-def named_resources(s: "ServiceEnv") -> Iterable[tuple[str, str, tuple]]:
-    """(kind, physical name, spec path) of every named resource this service/env creates."""
-    c = s.config
-    if c.build.manage_repository:
-        yield "ECR repository", c.build.ecr_repository, ("build", "ecr_repository")
-    yield "CodePipeline pipeline", naming.pipeline_name(c), ("name",)
-    from ..build.render import codebuild, stages  # names of CodeBuild projects (and their log groups)
-
-    for project in codebuild.project_names(c).values():
-        yield "CodeBuild project", project, ("name",)
-    positions = [(i, j) for i, stage in enumerate(c.stages) for j in range(len(stage.actions))]
-    for (i, j), plan in zip(positions, stages.plans(c)):  # plans() keeps stage/action order
-        yield "CodeBuild project", plan.project_name, ("stages", i, "actions", j, "name")
-    for stack in naming.stack_names(c).values():
-        yield "CloudFormation stack", stack, ("name",)
-
-
-def check_fleet(services: list["ServiceEnv"]) -> list[Diagnostic]:
-    """Two (service, environment) pairs in one account and region must not create the same named resource."""
-    owners: dict[tuple, list[tuple["ServiceEnv", tuple]]] = defaultdict(list)
-    for s in services:
-        env = s.config.environment
-        for kind, name, path in named_resources(s):
-            owners[(env.account, env.region, kind, name)].append((s, path))
-    from ..build.render.agent_config import check_agent_config_conflicts
-
-    out = check_agent_config_conflicts(services)
-    for (account, region, kind, name), users in sorted(owners.items(), key=lambda kv: kv[0]):
-        if len(users) < 2:
-            continue
-        places = ", ".join(f"{u.config.name}/{u.config.environment.name} ({u.where(*p)})" for u, p in users)
-        fix = ("set build.manage_repository: false on all but one, or use distinct names" if kind == "ECR repository"
-               else "rename a service, environment, stage or action so the names differ")
-        for u, path in users:
-            out.append(Diagnostic(u.where(*path), f"{kind} '{name}' in account {account} region {region} "
-                                  f"would be created by more than one pipeline: {places}; {fix}", dotted(path)))
     return out

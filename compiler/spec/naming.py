@@ -10,6 +10,10 @@ if TYPE_CHECKING:
 PIPELINE = "pipeline"
 NOTIFICATION = "notification"
 BOOTSTRAP_STACK = "shipspec-bootstrap"
+# Every stack and taggable resource of a service carries these; orphans and retire find stacks by them.
+SERVICE_TAG = "shipspec:service"
+ENVIRONMENT_TAG = "shipspec:environment"
+BOOTSTRAP_TAG = "shipspec:bootstrap"
 
 
 def base(c: "ServiceConfig") -> str:
@@ -35,3 +39,19 @@ def bootstrap_dir(account: str, region: str) -> str:
 def bootstrap_export(what: str) -> str:
     """Name of a bootstrap stack export (exports are per account/region already)."""
     return f"{BOOTSTRAP_STACK}-{what}"
+
+
+def service_tags(c: "ServiceConfig") -> tuple[tuple[str, str], ...]:
+    """The spec's tags plus the two shipspec tags, sorted by key."""
+    tags = {**c.tags, SERVICE_TAG: c.name, ENVIRONMENT_TAG: c.environment.name}
+    return tuple(sorted(tags.items()))
+
+
+def build_project(c: "ServiceConfig") -> str:
+    """The CodeBuild project that builds and pushes the image."""
+    return f"{base(c)}-build"
+
+
+def update_project(c: "ServiceConfig") -> str:
+    """The CodeBuild project that registers the task definition revision."""
+    return f"{base(c)}-update"

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import difflib
-import functools
-import types
-import typing
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from . import checks, secrets_scan
-from ..core.diagnostics import Diagnostic, Location, SpecError, dotted
+from . import checks, fleet, secrets_scan
+from ..core.diagnostics import Diagnostic, Location, SpecError
 from .merge import locate, merge, split_environment
+from .loaded import Project, ServiceEnv
 from .models import ENV_RE, ServiceConfig
+from .pydantic_errors import pydantic_diagnostics
 from .yamlsrc import LDict, load_file
 
 import re
@@ -23,37 +21,6 @@ import re
 DEFAULTS_FILE = "_defaults.yaml"
 ENV_OVERRIDABLE = ("description", "tags", "source", "build", "service", "deploy", "notifications", "stages")
 _ENV_NAME = re.compile(ENV_RE)
-
-
-@dataclass(frozen=True)
-class ServiceEnv:
-    """One service in one environment: the validated model and where its values came from."""
-
-    config: ServiceConfig
-    located: "LDict | Callable[[], LDict]"  # the tree, or (config from the cache) a function loading it
-    file: str
-
-    @functools.cached_property
-    def tree(self) -> LDict:
-        """The merged tree with the location of every value."""
-        return self.located() if callable(self.located) else self.located
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.config.name, self.config.environment.name)
-
-    def where(self, *path: Any, key: bool = False) -> Location:
-        return locate(self.tree, tuple(path), key=key) or Location(self.file)
-
-
-@dataclass(frozen=True)
-class Project:
-    root: Path
-    services: tuple[ServiceEnv, ...]
-    spec_files: tuple[str, ...]
-
-    def names(self) -> list[str]:
-        return sorted({s.config.name for s in self.services})
 
 
 def spec_paths(root: Path) -> list[Path]:
@@ -101,7 +68,7 @@ def load_project(root: Path, names: Iterable[str] = (),
             services.extend(load_service(root, path, defaults))
         except SpecError as exc:
             diags.extend(exc.diagnostics)
-    diags.extend(checks.check_fleet(services))
+    diags.extend(fleet.check_fleet(services))
     if diags:
         raise SpecError(diags)
     return Project(root, tuple(sorted(services, key=lambda s: s.key)), tuple(rel(root, p) for p in paths))
@@ -160,104 +127,3 @@ def _load_service(root: Path, path: Path, defaults: LDict) -> list[ServiceEnv]:
     if diags:
         raise SpecError(diags)
     return out
-
-
-# --- pydantic errors -> diagnostics ---------------------------------------------------------
-
-def _unwrap(tp: Any) -> list[Any]:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(tp)[0])
-    return [tp]
-
-
-def types_at(model: type[BaseModel], path: tuple) -> list[Any]:
-    """The types a value at `path` may have, walking fields, list items and dict values."""
-    current: list[Any] = [model]
-    for part in path:
-        current = [t for tp in current for t in _step(tp, part)]
-    return current
-
-
-def _step(tp: Any, part: Any) -> list[Any]:
-    if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
-        f = tp.model_fields.get(part)
-        return _unwrap(f.annotation) if f else []
-    if typing.get_origin(tp) in (list, dict):
-        return _unwrap(typing.get_args(tp)[-1])
-    return []
-
-
-def _models(types_: list[Any]) -> list[type[BaseModel]]:
-    return [tp for tp in types_ if isinstance(tp, type) and issubclass(tp, BaseModel)]
-
-
-def fields_at(model: type[BaseModel], path: tuple) -> list[str]:
-    """Field names of the model found at `path` (for did-you-mean suggestions)."""
-    return sorted({n for tp in _models(types_at(model, path)) for n in tp.model_fields})
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def pydantic_diagnostics(exc: ValidationError, tree: LDict, model: type[BaseModel], file: str) -> list[Diagnostic]:
-    diags = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
-        kind = err["type"]
-        on_key = bool(loc) and loc[-1] == "[key]"
-        if on_key:  # a bad mapping key: point at the key itself
-            loc = loc[:-1]
-        value = err.get("input")
-        ctx = err.get("ctx") or {}
-        if kind == "extra_forbidden":
-            where = locate(tree, loc, key=True)
-            choices = fields_at(model, loc[:-1])
-            close = difflib.get_close_matches(str(loc[-1]), choices, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(choices)}"
-            msg = f"unknown key '{loc[-1]}'; {hint}"
-        elif kind == "missing":
-            where = locate(tree, loc[:-1], key=True)
-            msg = f"required field '{loc[-1]}' is missing"
-        elif kind in ("literal_error", "enum"):
-            where = locate(tree, loc)
-            allowed = ctx.get("expected", "").replace("'", "")
-            msg = f"{_describe(value)} is not one of {allowed}"
-        elif kind == "string_pattern_mismatch":
-            where = locate(tree, loc, key=on_key)
-            msg = f"{_describe(value)} is not valid: it must match {ctx.get('pattern')}"
-            desc = _field_description(model, loc)
-            if desc:
-                msg += f" ({desc})"
-        elif kind == "string_type" and isinstance(value, (int, float, bool)):
-            where = locate(tree, loc)
-            msg = f"expected a string, got {type(value).__name__} {_describe(value)}; put it in quotes"
-        else:
-            where = locate(tree, loc)
-            text = err["msg"]
-            msg = text[0].lower() + text[1:] if text else kind
-            if value is not None and not isinstance(value, (dict, list)):
-                msg += f", got {_describe(value)}"
-        diags.append(Diagnostic(where or Location(file), msg, _display_path(tree, loc)))
-    return diags
-
-
-def _display_path(tree: LDict, loc: tuple) -> str:
-    """Paths inside the merged `environment` read as `environments.<env>...`, as written."""
-    env = tree.get("environment")
-    if loc and loc[0] == "environment" and isinstance(env, dict):
-        return dotted(("environments", env.get("name", "?"), *loc[1:]))
-    return dotted(loc)
-
-
-def _field_description(model: type[BaseModel], loc: tuple) -> str:
-    if not loc or not isinstance(loc[-1], str):
-        return ""
-    for tp in _models(types_at(model, loc[:-1])):
-        if loc[-1] in tp.model_fields:
-            return tp.model_fields[loc[-1]].description or ""
-    return ""

@@ -12,20 +12,23 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..core.arns import parse_secret_ref
+from ..core.codepipeline import (
+    ANY_VARIABLE_RE,
+    BUILTIN_STAGES,
+    MAX_CONFIGURATION_VALUE,
+    PIPELINE_NAMESPACES,
+    VARIABLE_RE,
+)
 from ..core.diagnostics import Diagnostic, dotted
-from .models import BUILTIN_STAGES
-from ..build.render import stages as st
+from ..core.iam_policy import statement_problems
+from . import stage_plan as st
 from .secrets_scan import secret_like_name
 
 if TYPE_CHECKING:
     from .models import Stage, StageAction
-    from .project import ServiceEnv
+    from .loaded import ServiceEnv
 
-MAX_CONFIGURATION_VALUE = 1000  # CodePipeline: each action configuration value is at most 1000 characters
-VARIABLE_RE = re.compile(r"#\{([A-Za-z0-9@_-]+)\.([A-Za-z0-9@_.-]+)\}")
-ANY_VARIABLE_RE = re.compile(r"#\{[^}]*\}?")
-PIPELINE_NAMESPACES = ("codepipeline", "variables", "SourceVariables", "BuildVariables")
-LEAST_PRIVILEGE_RULES = ("SS101", "SS102", "SS103")
 
 
 class _Out:
@@ -181,18 +184,16 @@ def _check_secrets(out: _Out, c, action: "StageAction", path: tuple) -> None:
                        "arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf or /path/to/parameter")
             out.add(where, f"'{value}' {msg}")
             continue
-        m = st.SECRET_ARN_RE.match(value) or st.PARAMETER_ARN_RE.match(value)
-        if m and m.group("region") != env.region:
-            out.add(where, f"region {m.group('region')} in the ARN differs from environment '{env.name}' region "
+        ref = parse_secret_ref(value)
+        if ref is not None and ref.arn is not None and ref.region != env.region:
+            out.add(where, f"region {ref.region} in the ARN differs from environment '{env.name}' region "
                     f"{env.region}; CodeBuild reads secrets in its own region")
-        elif m and kind == "PARAMETER_STORE" and m.group("account") != env.account:
-            out.add(where, f"account {m.group('account')} in the ARN differs from environment '{env.name}' account "
+        elif ref is not None and ref.arn is not None and kind == "PARAMETER_STORE" and ref.account != env.account:
+            out.add(where, f"account {ref.account} in the ARN differs from environment '{env.name}' account "
                     f"{env.account}; CodeBuild reads Parameter Store variables by name in its own account")
 
 
 def _check_statements(out: _Out, stage: "Stage", action: "StageAction", path: tuple) -> None:
-    from ..lint.rules import REGISTRY, TemplateDoc, all_rules
-
     sids: dict[str, int] = {}
     for k, statement in enumerate(action.policy_statements):
         if statement.Sid in st.ROLE_SIDS:
@@ -209,18 +210,11 @@ def _check_statements(out: _Out, stage: "Stage", action: "StageAction", path: tu
                     if name.startswith("AWS::") and name not in st.PSEUDO_PARAMETERS:
                         out.add(where, f"${{{name}}} is not substituted; only "
                                 f"{', '.join('${' + p + '}' for p in st.PSEUDO_PARAMETERS)} are")
-    if not action.policy_statements:
-        return
+    # The least-privilege rules `shipspec lint` runs on the role (SS101-SS103), here at the spec's line.
     role = st.logical_prefix(stage.name, action.name) + "Role"
-    base = ("Resources", role, "Properties", "Policies", 0, "PolicyDocument", "Statement")
-    doc = TemplateDoc("spec", {"Resources": {role: {"Type": "AWS::IAM::Role", "Properties": {"Policies": [
-        {"PolicyName": "stage-action", "PolicyDocument": {
-            "Statement": [st.user_statement(s) for s in action.policy_statements]}}]}}}})
-    all_rules()  # registers every rule
-    for rule_id in LEAST_PRIVILEGE_RULES:
-        for finding in REGISTRY[rule_id]().check(doc):
-            rest = finding.path[len(base):] if finding.path[: len(base)] == base else ()
-            out.add(path + ("policy_statements", *rest), finding.message, code=rule_id)
+    for k, statement in enumerate(action.policy_statements):
+        for p in statement_problems(statement.model_dump(exclude_none=True, exclude_defaults=True)):
+            out.add(path + ("policy_statements", k, *p.path), f"{role}: {p.message}", code=p.rule)
 
 
 def _texts(value: Any, path: tuple) -> list[tuple[tuple, str]]:

@@ -18,65 +18,22 @@ them the settings are still applied and the script says it could not record them
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING
 
+from ...spec.agent_settings import ATTRIBUTE, agent_settings, applies, recorded_value, target_tag
+from ...spec.naming import service_dir, service_tags
 from ..ir import Artifact
-from ...spec.naming import service_dir
 
 if TYPE_CHECKING:
-    from ...core.diagnostics import Diagnostic
-    from ...spec.models import Ec2AgentConfig, ServiceConfig
+    from ...spec.models import ServiceConfig
 
 CONFIG_FILE = "ecs-agent.config"
 ECS_CONFIG_PATH = "/etc/ecs/ecs.config"
-ATTRIBUTE = "shipspec.ecs-agent-config"
-RECORD_VERSION = "v1"
 DOCUMENT_ID = "EcsAgentConfigDocument"
 ASSOCIATION_ID = "EcsAgentConfigAssociation"
 SCHEDULE = "rate(24 hours)"
 HEREDOC = "SHIPSPEC_ECS_AGENT_CONFIG"
 
-# (model field, agent variable), in the order of the file and of the recorded value
-SETTINGS: tuple[tuple[str, str], ...] = (
-    ("task_cleanup_wait", "ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION"),
-    ("image_cleanup_interval", "ECS_IMAGE_CLEANUP_INTERVAL"),
-    ("image_minimum_cleanup_age", "ECS_IMAGE_MINIMUM_CLEANUP_AGE"),
-    ("num_images_delete_per_cycle", "ECS_NUM_IMAGES_DELETE_PER_CYCLE"),
-    ("disable_image_cleanup", "ECS_DISABLE_IMAGE_CLEANUP"),
-)
-
-
-def applies(c: "ServiceConfig") -> bool:
-    return c.service.launch_type == "EC2"
-
-
-def _text(value: object) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
-def agent_settings(cfg: "Ec2AgentConfig") -> tuple[tuple[str, str], ...]:
-    """(variable, value) pairs, in a fixed order."""
-    return tuple((var, _text(getattr(cfg, field))) for field, var in SETTINGS)
-
-
-def target_tag(c: "ServiceConfig") -> tuple[str, str]:
-    cfg = c.service.ec2_agent_config
-    return cfg.instance_tag_key, cfg.instance_tag_value or c.service.cluster
-
-
-def recorded_value(cfg: "Ec2AgentConfig") -> str:
-    """The attribute value the script records: `v1/<value>/<value>/...` in SETTINGS order
-    (ECS attribute values allow letters, digits and `/`, not `=`)."""
-    return "/".join([RECORD_VERSION, *(value for _, value in agent_settings(cfg))])
-
-
-def parse_recorded(value: str) -> Optional[dict[str, str]]:
-    """variable -> value from a recorded attribute; None if it is not in a known format."""
-    parts = value.split("/")
-    if len(parts) != len(SETTINGS) + 1 or parts[0] != RECORD_VERSION:
-        return None
-    return {var: v for (_, var), v in zip(SETTINGS, parts[1:])}
 
 
 def _header(c: "ServiceConfig") -> str:
@@ -180,7 +137,6 @@ def agent_config_resources(c: "ServiceConfig") -> dict:
     """Logical id -> CloudFormation resource, for the pipeline stack; empty unless launch_type EC2."""
     if not applies(c):
         return {}
-    from ..compile import service_tags
     from .cfn import ref, tag_list
 
     key, value = target_tag(c)
@@ -209,42 +165,3 @@ def agent_config_artifacts(c: "ServiceConfig") -> list[Artifact]:
     if not applies(c):
         return []
     return [Artifact(f"{service_dir(c)}/{CONFIG_FILE}", config_text(c).encode("utf-8"))]
-
-
-def check_agent_config_conflicts(services: Iterable) -> list["Diagnostic"]:
-    """EC2 services sharing a cluster (same account and region) must ask for the same agent settings
-    and target tag: their associations run on the same instances. For `checks.check_fleet`."""
-    from ...core.diagnostics import Diagnostic
-
-    groups: dict[tuple[str, str, str], list] = {}
-    for s in services:
-        c = s.config
-        if applies(c):
-            groups.setdefault((c.environment.account, c.environment.region, c.service.cluster), []).append(s)
-    out = []
-    for (account, region, cluster), members in sorted(groups.items()):
-        wanted = {(recorded_value(m.config.service.ec2_agent_config), target_tag(m.config)) for m in members}
-        if len(wanted) < 2:
-            continue
-        names = ", ".join(sorted(f"{m.config.name} ({m.config.environment.name})" for m in members))
-        for m in members:
-            out.append(Diagnostic(
-                m.where("service", "ec2_agent_config"),
-                f"services on cluster {cluster} ({account}/{region}) ask for different ECS agent settings: "
-                f"{names}; their SSM associations run on the same instances, so make "
-                f"service.ec2_agent_config the same for all of them (e.g. in services/_defaults.yaml)",
-                "service.ec2_agent_config"))
-    return out
-
-
-_ASSIGNMENT = re.compile(r"^([A-Z0-9_]+)=(.*)$")
-
-
-def parse_config_text(text: str) -> dict[str, str]:
-    """KEY=value lines of an ecs.config-style file (last one wins), comments and blanks skipped."""
-    out = {}
-    for line in text.splitlines():
-        m = _ASSIGNMENT.match(line.strip())
-        if m:
-            out[m.group(1)] = m.group(2)
-    return out

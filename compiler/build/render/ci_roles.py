@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from ...spec.naming import BOOTSTRAP_TAG, SERVICE_TAG
 from . import cfn
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -26,8 +27,6 @@ AUDIENCE = "sts.amazonaws.com"
 PLAN_ROLE = "shipspec-plan"
 DEPLOY_ROLE = "shipspec-deploy"
 ARTIFACT_ALIAS = "alias/shipspec-artifacts"
-SERVICE_TAG = "shipspec:service"
-BOOTSTRAP_TAG = "shipspec:bootstrap"
 # shipspec's stacks: <service>-<env>-pipeline, <service>-<env>-notification, shipspec-bootstrap.
 STACK_PATTERNS = ("*-pipeline", "*-notification", "shipspec-bootstrap")
 

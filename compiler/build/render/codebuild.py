@@ -22,8 +22,7 @@ UPDATE_TIMEOUT_MINUTES = 15
 
 
 def project_names(c: "ServiceConfig") -> dict[str, str]:
-    base = naming.base(c)
-    return {BUILD_PROJECT: f"{base}-build", UPDATE_PROJECT: f"{base}-update"}
+    return {BUILD_PROJECT: naming.build_project(c), UPDATE_PROJECT: naming.update_project(c)}
 
 
 def log_group(name: str, tags: list[dict]) -> dict:

@@ -14,13 +14,11 @@ from . import cfn
 if TYPE_CHECKING:
     from ...spec.models import ServiceConfig
 
-SERVICE_TAG = "shipspec:service"
-ENVIRONMENT_TAG = "shipspec:environment"
 
 
 def resource_tags(c: "ServiceConfig") -> list[dict]:
     """The spec's tags plus the two shipspec tags, as a CloudFormation tag list (sorted by key)."""
-    return cfn.tag_list({**c.tags, SERVICE_TAG: c.name, ENVIRONMENT_TAG: c.environment.name})
+    return cfn.tag_list(dict(naming.service_tags(c)))
 
 
 def role(principal: str, policy_name: str, statements: list[dict], tags: list[dict], description: str,

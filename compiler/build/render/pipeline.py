@@ -12,26 +12,23 @@ from typing import TYPE_CHECKING
 
 from ...spec import naming
 from .agent_config import agent_config_resources
-from ...lint.triggers import count_triggers
 from . import cfn, codebuild, iam, sources
 from . import stages as custom_stages
-from .service_files import BUILD_NAMESPACE, IMAGE_VARIABLE
+from ...core.codepipeline import (
+    BUILD_ARTIFACT,
+    BUILD_NAMESPACE,
+    IMAGE_VARIABLE,
+    PRIMARY_ARTIFACT,
+    UPDATE_ARTIFACT,
+)
 
 if TYPE_CHECKING:
     from ...spec.models import ServiceConfig
 
-__all__ = ["render_pipeline", "count_triggers", "STAGES"]
-
 PIPELINE = "Pipeline"
 PIPELINE_ROLE = "PipelineRole"
 REPOSITORY = "Repository"
-BUILD_ARTIFACT = "build"
-UPDATE_ARTIFACT = "update"
 IMAGE_DEFINITIONS = "imagedefinitions.json"
-# Approval comes before UpdateService: update_taskdefinition.sh already points the ECS service at
-# the new revision (the ECS deploy action only deploys from the service's current revision), so an
-# approval after UpdateService would gate nothing. Nothing touches the service before it is approved.
-STAGES = ("Source", "Build", "Approval", "UpdateService", "Deploy")
 # SUPERSEDED rather than QUEUED: each stage still runs one execution at a time, but a newer
 # commit overtakes an older execution waiting between stages, so the service is never taken
 # through a deploy of an image that is already out of date, and an approver approves the newest
@@ -146,7 +143,7 @@ def _stages(c: "ServiceConfig", src: sources.SourceStage) -> list[dict]:
                                                         BUILD_ARTIFACT, namespace=BUILD_NAMESPACE)]},
         *([approval] if c.deploy.approval else []),
         {"Name": "UpdateService", "Actions": [_codebuild_action(
-            "UpdateService", codebuild.UPDATE_PROJECT, [sources.PRIMARY_ARTIFACT], UPDATE_ARTIFACT,
+            "UpdateService", codebuild.UPDATE_PROJECT, [PRIMARY_ARTIFACT], UPDATE_ARTIFACT,
             environment_variables=image_env)]},
     ]
     stages.append({"Name": "Deploy", "Actions": [{

@@ -20,6 +20,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
+from ...core.codepipeline import IMAGE_VARIABLE
 from .cfn import dump_yaml
 from .update_script import IMAGEDEFINITIONS, SCRIPT_NAME, render_update_script
 
@@ -28,9 +29,6 @@ from .image_size import image_size_commands
 if TYPE_CHECKING:
     from ...spec.models import ServiceConfig
 
-BUILD_NAMESPACE = "BuildVariables"
-SOURCE_NAMESPACE = "SourceVariables"
-IMAGE_VARIABLE = "IMAGE_URI"
 REPO_DIR = "codepipeline"  # where buildspec: repo keeps the files in the service repository
 
 REGISTRY_VARIABLE = "ECR_REGISTRY"

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Union
 
 from . import cfn, iam
-from .service_files import SOURCE_NAMESPACE
+from ...core.codepipeline import PRIMARY_ARTIFACT, SOURCE_NAMESPACE
 
 if TYPE_CHECKING:
     from ...spec.models import AdditionalSource, ServiceConfig, Source, TokenSecret
 
 PRIMARY_ACTION = "Source"
-PRIMARY_ARTIFACT = "source"
 WEBHOOK = "SourceWebhook"
 EVENT_RULE = "SourceEventRule"
 EVENT_ROLE = "SourceEventRole"

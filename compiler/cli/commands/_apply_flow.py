@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..console import ShipspecError
+from ...core.errors import ShipspecError
 
 
 def _load_plan_file(path: Path):

@@ -4,12 +4,11 @@ stacks, the account check, orphans. Light at import time: boto3 is imported insi
 from __future__ import annotations
 
 import argparse
-import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..console import ShipspecError, UsageError
+from ...core.errors import ShipspecError, UsageError
 
 
 def add_changed_since(p) -> None:
@@ -57,19 +56,30 @@ class Printer:
             self.bar = True
 
 
+def endpoint(args, console):
+    """AWS, or with `--local` the emulator recorded by `shipspec local up` (refused when it is down)."""
+    from ...deploy.aws.session import Endpoint
+
+    if not getattr(args, "local", False):
+        return Endpoint()
+    from ...local.emulator import endpoint as emulator_endpoint
+
+    return Endpoint(emulator_endpoint(console.root), emulated=True)
+
+
 def context(args, console, keep: bool = False):
     from ...deploy.aws.runctx import RunContext, Timing
-    from ...deploy.aws.session import Endpoint, Sessions
+    from ...deploy.aws.session import Sessions
 
-    if getattr(args, "local", False):
-        from ...local.emulator import endpoint
+    ep = endpoint(args, console)
+    gaps = None
+    if ep.emulated:
+        from ...local.adapt import MotoGaps
 
-        ep = Endpoint(endpoint(console.root), emulated=True)
-    else:
-        ep = Endpoint()
+        gaps = MotoGaps()
     printer = Printer(console)
     return RunContext(Sessions(ep, getattr(args, "role_name", None)), Timing.for_endpoint(ep.emulated),
-                      log=printer.log, progress=printer.progress, keep=keep)
+                      log=printer.log, progress=printer.progress, keep=keep, emulator=gaps)
 
 
 @dataclass(frozen=True)
@@ -81,18 +91,11 @@ class Selection:
     head: str | None
 
 
-def head_commit(root: Path) -> str | None:
-    try:
-        proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
 def select(root: Path, names=(), env: str | None = None, changed_since: str | None = None,
            kinds=("bootstrap", "pipeline", "notification"), only_pairs=None) -> Selection:
     from ...deploy.aws.inputs import select as select_stacks
     from ...build.compile import compile_project
+    from ...deploy.git import head_commit
     from ...spec.project import load_project, spec_paths
 
     project = load_project(root, names)

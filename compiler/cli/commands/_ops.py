@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from contextlib import contextmanager
-from typing import Iterator
-
-from ..console import ShipspecError
+from ...core.errors import ShipspecError
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -30,20 +27,8 @@ def service_config(root, name: str, env: str):
     return configs[env]
 
 
-@contextmanager
-def aws_errors(what: str) -> Iterator[None]:
-    """AWS failures outside the reads that tolerate them become one clear error line."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from ...ops.status import short_error
-
-    try:
-        yield
-    except (ClientError, BotoCoreError) as exc:
-        raise ShipspecError(f"{what}: {short_error(exc)}") from None
-
-
 def clients(args, console, config):
     from ...ops.clients import client_factory
+    from ._deploy import endpoint
 
-    return client_factory(console.root, config, args.local, args.role_name)
+    return client_factory(endpoint(args, console), config, args.role_name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from ..console import UsageError
+from ...core.errors import UsageError
 
 HELP = "list the services and environments changed since a git ref (for CI)"
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..console import UsageError
+from ...core.errors import UsageError
 
 NAME = "ci-roles"
 HELP = "print the GitHub OIDC provider and shipspec-plan/-deploy roles template for one account"

@@ -25,7 +25,7 @@ def configure(p) -> None:
 
 def run(args, console) -> int:
     from ...build.compile import compile_project
-    from ..console import ShipspecError
+    from ...core.errors import ShipspecError
     from ...deploy.git import resolve
     from ..report_diff import json_report, text_report
     from ...deploy.stackdiff import diff_project

@@ -6,6 +6,7 @@ Exit 0 when the service is healthy, 1 when a problem was found."""
 
 from __future__ import annotations
 
+from ...deploy.aws.errors import aws_errors
 from . import _ops
 
 HELP = "diagnose why new tasks of a service do not start (exit 1 on a problem)"
@@ -22,7 +23,7 @@ def run(args, console) -> int:
 
     config = _ops.service_config(console.root, args.name, args.env)
     factory = _ops.clients(args, console, config)
-    with _ops.aws_errors(f"cannot read the state of {args.name} ({args.env})"):
+    with aws_errors(f"cannot read the state of {args.name} ({args.env})"):
         evidence = gather_evidence(factory, config)
     diagnosis = diagnose(evidence, config)
     console.print(format_doctor(evidence, diagnosis, args.format))

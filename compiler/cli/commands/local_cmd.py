@@ -53,7 +53,8 @@ def _broken_kinds() -> tuple[str, ...]:
 
 def _seed(args, console) -> int:
     from ...local import seed as local_seed
-    from ._ops import aws_errors, service_config
+    from ...deploy.aws.errors import aws_errors
+    from ._ops import service_config
 
     config = service_config(console.root, args.name, args.env)
     plan = local_seed.plan_seed(config, args.broken or "")
@@ -66,7 +67,7 @@ def _seed(args, console) -> int:
 
 def _latency(args):
     """The latency model asked for, or None when neither option was given (keep what runs)."""
-    from ..console import UsageError
+    from ...core.errors import UsageError
     from ...local.emuserver import Latency
 
     ms, seconds = args.api_latency_ms, args.change_set_seconds

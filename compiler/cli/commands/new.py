@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..console import ShipspecError, UsageError
+from ...core.errors import ShipspecError, UsageError
 
 HELP = "scaffold services/NAME.yaml"
 

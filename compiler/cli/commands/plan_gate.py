@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..console import ShipspecError
+from ...core.errors import ShipspecError
 
 NAME = "plan-gate"
 HELP = "check a plan against the reviewed plan and the danger label before applying (for CI)"

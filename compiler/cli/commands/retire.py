@@ -44,7 +44,7 @@ def run(args, console) -> int:
     from ...deploy.aws import retire
     from ...deploy.aws.changesets import ChangeSetError
     from ...deploy.aws.runctx import Cancelled
-    from ..console import ShipspecError
+    from ...core.errors import ShipspecError
     from ._deploy import context, interrupted
 
     where = _where(console.root, args.name, args.env)

@@ -4,6 +4,7 @@ and image) and its latest events, on one screen. Exit 1 when the ECS service is 
 
 from __future__ import annotations
 
+from ...deploy.aws.errors import aws_errors
 from . import _ops
 
 HELP = "pipeline executions, service deployments and events of one service in one environment"
@@ -19,7 +20,7 @@ def run(args, console) -> int:
 
     config = _ops.service_config(console.root, args.name, args.env)
     factory = _ops.clients(args, console, config)
-    with _ops.aws_errors(f"cannot read the status of {args.name} ({args.env})"):
+    with aws_errors(f"cannot read the status of {args.name} ({args.env})"):
         snapshot = gather(factory, config)
     console.print(format_status(snapshot, args.format))
     return 0 if snapshot.ecs.found else 1

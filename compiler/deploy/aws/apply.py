@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from ...cli.console import ShipspecError
+from ...core.errors import ShipspecError
 from ..plan import StackPlan
 from ..predict import load_template
 from . import changesets as cs
@@ -156,10 +156,9 @@ def _execute(ctx: RunContext, cfn, si: StackInput, plan: StackPlan,
 def _emulator_execute(ctx: RunContext, cfn, si: StackInput, plan: StackPlan,
                       opts: ApplyOptions) -> tuple[cs.StackState, str | None]:
     ref = plan.change_set
-    from ...local.adapt import adapt
-
+    body = ctx.emulator.adapt_doc(si.template, load_template(si.template))[0] if ctx.emulator else si.template
     session = ctx.sessions.get(si.stack.account, si.stack.region)
-    common = dict(StackName=si.name, Capabilities=cs.CAPABILITIES, **template_argument(session, si, adapt(si.template)[0]),
+    common = dict(StackName=si.name, Capabilities=cs.CAPABILITIES, **template_argument(session, si, body),
                   Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in si.parameters],
                   Tags=[{"Key": k, "Value": v} for k, v in si.stack.tags])
     cs.delete_change_set(cfn, si.name, ref.id)

@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..changes import PropertyChange, ResourceChange, pointer_to_path
+from .errors import error_code, error_message
 from .runctx import RunContext
 
 TEMPLATE_BODY_LIMIT = 51_200  # bytes; larger templates go through S3 (TemplateURL)
@@ -62,14 +63,6 @@ class StackState:
         return None
 
 
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
-def _message(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Message", str(exc))
-
-
 def state_from(desc: dict) -> StackState:
     return StackState(
         desc["StackName"], True, desc.get("StackStatus"), desc.get("StackId"),
@@ -83,7 +76,7 @@ def describe_stack(cfn, name: str) -> StackState:
     try:
         stacks = cfn.describe_stacks(StackName=name)["Stacks"]
     except ClientError as exc:
-        if _code(exc) == "ValidationError" and "does not exist" in _message(exc):
+        if error_code(exc) == "ValidationError" and "does not exist" in error_message(exc):
             return StackState(name, False)
         raise
     live = [s for s in stacks if s.get("StackStatus") != "DELETE_COMPLETE"]
@@ -168,7 +161,7 @@ def create(ctx: RunContext, cfn, name: str, cs_type: str, template: dict, parame
     try:
         resp = cfn.create_change_set(**kwargs)
     except ClientError as exc:
-        raise ChangeSetError(f"CreateChangeSet failed: {_code(exc)}: {_message(exc)}") from None
+        raise ChangeSetError(f"CreateChangeSet failed: {error_code(exc)}: {error_message(exc)}") from None
     return cs_name, resp["Id"]
 
 

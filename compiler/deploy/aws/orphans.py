@@ -7,11 +7,10 @@ from typing import Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ...spec.naming import ENVIRONMENT_TAG, SERVICE_TAG
 from ..plan import Orphan
 from .runctx import RunContext
 
-SERVICE_TAG = "shipspec:service"
-ENV_TAG = "shipspec:environment"
 
 
 def tagged_stacks(cfn) -> list[dict]:
@@ -38,7 +37,7 @@ def find_orphans(ctx: RunContext, targets: Iterable[tuple[str, str]], spec_names
             continue
         loaded = {svc for svc, _ in known_pairs}
         for s in stacks:
-            svc, env = s["_tags"][SERVICE_TAG], s["_tags"].get(ENV_TAG, "")
+            svc, env = s["_tags"][SERVICE_TAG], s["_tags"].get(ENVIRONMENT_TAG, "")
             if svc not in spec_names or (svc in loaded and (svc, env) not in known_pairs):
                 orphans.append(Orphan(svc, env, s["StackName"], account, region, s.get("StackStatus", "")))
     return sorted(orphans, key=lambda o: (o.account, o.region, o.stack_name)), problems

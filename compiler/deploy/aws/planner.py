@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from ..changes import mask_change, merge
-from ...cli.console import ShipspecError
+from ...core.errors import ShipspecError
 from ..plan import ChangeSetRef, StackPlan
 from ..predict import diff_templates, load_template
 from . import changesets as cs
@@ -38,17 +38,6 @@ def deployed_template(cfn, name: str) -> dict | None:
 def no_echo(template: Mapping | None) -> set[str]:
     params = (template or {}).get("Parameters") or {}
     return {k for k, v in params.items() if isinstance(v, Mapping) and str(v.get("NoEcho", "")).lower() == "true"}
-
-
-def emulator_notes(template: Mapping) -> tuple[str, ...]:
-    from ...local.emulator import unmodelled_types
-
-    types = [str(r.get("Type", "")) for r in (template.get("Resources") or {}).values() if isinstance(r, Mapping)]
-    skipped = unmodelled_types(types)
-    if not skipped:
-        return ()
-    return (f"the local emulator does not model {', '.join(skipped)}: they appear in the change set but are "
-            "not created locally",)
 
 
 def _base(si: StackInput) -> dict:
@@ -140,12 +129,11 @@ def _plan(ctx: RunContext, si: StackInput, exports: ExportNames | None) -> Stack
     session = ctx.sessions.get(si.stack.account, si.stack.region)
     cfn = session.client("cloudformation")
     new = load_template(si.template)  # the only parse of it
-    notes = emulator_notes(new) if ctx.emulated else ()
+    notes: tuple[str, ...] = ()
     body = None
-    if ctx.emulated:  # what the emulator is sent, and has stored: compare like with like
-        from ...local.adapt import adapt_doc
-
-        body, adapted, new = adapt_doc(si.template, new)
+    if ctx.emulator is not None:  # what the emulator is sent, and has stored: compare like with like
+        notes = ctx.emulator.notes(new)
+        body, adapted, new = ctx.emulator.adapt_doc(si.template, new)
         notes += adapted
     state = cs.wait_until_idle(ctx, cfn, si.name, si.label)
     if state.status == "ROLLBACK_COMPLETE":

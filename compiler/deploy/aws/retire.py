@@ -11,7 +11,8 @@ from botocore.exceptions import ClientError
 
 from ..predict import load_template
 from . import changesets as cs
-from .orphans import ENV_TAG, SERVICE_TAG, tagged_stacks
+from ...spec.naming import ENVIRONMENT_TAG, SERVICE_TAG
+from .orphans import tagged_stacks
 from .runctx import RunContext
 
 KEEPING = ("Retain", "RetainExceptOnCreate", "Snapshot")
@@ -38,7 +39,7 @@ def find(ctx: RunContext, account: str, region: str, service: str, env: str) -> 
     cfn = ctx.sessions.get(account, region).client("cloudformation")
     names = {f"{service}-{env}-notification", f"{service}-{env}-pipeline"}
     for s in tagged_stacks(cfn):
-        if s["_tags"].get(SERVICE_TAG) == service and s["_tags"].get(ENV_TAG) == env:
+        if s["_tags"].get(SERVICE_TAG) == service and s["_tags"].get(ENVIRONMENT_TAG) == env:
             names.add(s["StackName"])
     out = []
     for name in names:

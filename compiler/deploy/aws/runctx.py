@@ -8,9 +8,20 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping, Protocol
 
 from .session import Sessions
+
+
+class EmulatorGaps(Protocol):
+    """How a run works around the local emulator's gaps. `compiler/local/adapt.py` provides it and the
+    CLI passes it in: deploy never imports the local emulator."""
+
+    def adapt_doc(self, template: bytes, doc: dict) -> tuple[bytes, tuple[str, ...], dict]:
+        """(the body the emulator is sent, what was changed, the document it runs)."""
+
+    def notes(self, doc: Mapping) -> tuple[str, ...]:
+        """What a plan should say about this template on the emulator."""
 
 
 class Cancelled(Exception):
@@ -63,6 +74,7 @@ class RunContext:
     ledger: Ledger = field(default_factory=Ledger)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     keep: bool = False  # plan: keep change sets (and new stacks' review shells)
+    emulator: EmulatorGaps | None = None  # set exactly when the endpoint is the local emulator
 
     @property
     def emulated(self) -> bool:

@@ -27,7 +27,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, Credentials, DeferredRefreshableCredentials
 
-from ...cli.console import ShipspecError
+from ...core.errors import ShipspecError
 
 ROLE_ENV_PREFIX = "SHIPSPEC_ROLE_"
 ROLE_NAME_ENV = "SHIPSPEC_ROLE_NAME"

@@ -1,0 +1,79 @@
+"""Fleet-wide checks: what two (service, environment) pairs must not both do.
+
+Two pairs in one account and region must not create the same named resource (a pipeline,
+CodeBuild project, stack or ECR repository), and EC2 services sharing a cluster must ask for the
+same ECS agent settings (their SSM associations run on the same instances). Each conflict is
+reported at every spec line involved.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Iterable
+
+from ..core.diagnostics import Diagnostic, dotted
+from . import naming
+from .agent_settings import applies, recorded_value, target_tag
+from .stage_plan import plans
+
+if TYPE_CHECKING:
+    from .loaded import ServiceEnv
+
+
+def named_resources(s: "ServiceEnv") -> Iterable[tuple[str, str, tuple]]:
+    """(kind, physical name, spec path) of every named resource this service/env creates."""
+    c = s.config
+    if c.build.manage_repository:
+        yield "ECR repository", c.build.ecr_repository, ("build", "ecr_repository")
+    yield "CodePipeline pipeline", naming.pipeline_name(c), ("name",)
+    for project in (naming.build_project(c), naming.update_project(c)):
+        yield "CodeBuild project", project, ("name",)
+    positions = [(i, j) for i, stage in enumerate(c.stages) for j in range(len(stage.actions))]
+    for (i, j), plan in zip(positions, plans(c)):  # plans() keeps stage/action order
+        yield "CodeBuild project", plan.project_name, ("stages", i, "actions", j, "name")
+    for stack in naming.stack_names(c).values():
+        yield "CloudFormation stack", stack, ("name",)
+
+
+def check_fleet(services: list["ServiceEnv"]) -> list[Diagnostic]:
+    """Two (service, environment) pairs in one account and region must not create the same named resource."""
+    owners: dict[tuple, list[tuple["ServiceEnv", tuple]]] = defaultdict(list)
+    for s in services:
+        env = s.config.environment
+        for kind, name, path in named_resources(s):
+            owners[(env.account, env.region, kind, name)].append((s, path))
+    out = check_agent_config_conflicts(services)
+    for (account, region, kind, name), users in sorted(owners.items(), key=lambda kv: kv[0]):
+        if len(users) < 2:
+            continue
+        places = ", ".join(f"{u.config.name}/{u.config.environment.name} ({u.where(*p)})" for u, p in users)
+        fix = ("set build.manage_repository: false on all but one, or use distinct names" if kind == "ECR repository"
+               else "rename a service, environment, stage or action so the names differ")
+        for u, path in users:
+            out.append(Diagnostic(u.where(*path), f"{kind} '{name}' in account {account} region {region} "
+                                  f"would be created by more than one pipeline: {places}; {fix}", dotted(path)))
+    return out
+
+
+def check_agent_config_conflicts(services: Iterable) -> list["Diagnostic"]:
+    """EC2 services sharing a cluster (same account and region) must ask for the same agent settings
+    and target tag: their associations run on the same instances. """
+    groups: dict[tuple[str, str, str], list] = {}
+    for s in services:
+        c = s.config
+        if applies(c):
+            groups.setdefault((c.environment.account, c.environment.region, c.service.cluster), []).append(s)
+    out = []
+    for (account, region, cluster), members in sorted(groups.items()):
+        wanted = {(recorded_value(m.config.service.ec2_agent_config), target_tag(m.config)) for m in members}
+        if len(wanted) < 2:
+            continue
+        names = ", ".join(sorted(f"{m.config.name} ({m.config.environment.name})" for m in members))
+        for m in members:
+            out.append(Diagnostic(
+                m.where("service", "ec2_agent_config"),
+                f"services on cluster {cluster} ({account}/{region}) ask for different ECS agent settings: "
+                f"{names}; their SSM associations run on the same instances, so make "
+                f"service.ec2_agent_config the same for all of them (e.g. in services/_defaults.yaml)",
+                "service.ec2_agent_config"))
+    return out
