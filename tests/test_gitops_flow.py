@@ -212,7 +212,7 @@ def test_deploy_gate_stops_when_the_plan_changed_after_review(flow, pr_plan, tmp
         stopped = gate(root, "--plan", str(later), "--approved", str(reviewed), "--labels", "allow-danger")
         assert stopped.status == 1
         assert "differs from the reviewed plan" in stopped.err and "news-web-stg-pipeline" in stopped.err
-        fp = re.search(r"fingerprint=([0-9a-f]{64})", stopped.err).group(1)
+        fp = re.search(r"fingerprint=(sha256:[0-9a-f]{64})", stopped.err).group(1)
         # A person reviews the new plan and runs the deploy by hand with its fingerprint.
         ok(gate(root, "--plan", str(later), "--fingerprint", fp, "--labels", "allow-danger"))
         # A direct push without any reviewed plan stops unless the repository says otherwise.

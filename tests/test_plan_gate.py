@@ -4,32 +4,41 @@ in test_gitops_flow.py.)"""
 
 from __future__ import annotations
 
-import copy
 import json
+from dataclasses import replace
 
 import pytest
 
 from compiler.deploy import gate
+from compiler.deploy.changes import PropertyChange, ResourceChange
+from compiler.deploy.plan import ChangeSetRef, Plan, StackPlan, combine, dumps
 from conftest import run_cli
 
 
-def change(lid, rtype, action="Modify", replacement="False", risk="safe", **extra):
-    return {"logical_id": lid, "resource_type": rtype, "action": action, "replacement": replacement,
-            "properties": ["X"], "details": [{"path": "X", "before": 1, "after": 2, "requires_recreation": "Never"}],
-            "risk": risk, "source": "both", "policy_action": None, **extra}
+def change(lid, rtype, action="Modify", replacement="False", risk="safe", policy_action=None):
+    return ResourceChange(lid, rtype, action, replacement, (PropertyChange("X", 1, 2, "Never"),), risk, "both",
+                          policy_action)
 
 
 def stack(name, env, account, changes=(), status="update", service="news-web"):
-    return {"service": service, "environment": env, "kind": "pipeline", "stack_name": name, "account": account,
-            "region": "ap-northeast-1", "status": status,
-            "change_set": {"name": "shipspec-abc", "id": "arn:cs/1", "type": "UPDATE"}, "error": None,
-            "template_sha256": "t-" + name, "parameters": {}, "fingerprint": "sha256:x", "notes": [],
-            "changes": list(changes)}
+    return StackPlan(name, "pipeline", account, "ap-northeast-1", service, env, status, "t-" + name, (),
+                     tuple(changes), ChangeSetRef("shipspec-abc", "arn:cs/1", "UPDATE"))
 
 
 def plan(*stacks):
-    return {"version": 1, "fingerprint": "sha256:whole", "base": "b", "head": "h", "target": "aws", "notes": [],
-            "stacks": list(stacks), "orphans": []}
+    return Plan(tuple(stacks), base="b", head="h")
+
+
+def edit_stack(p, i, **fields):
+    stacks = list(p.stacks)
+    stacks[i] = replace(stacks[i], **fields)
+    return replace(p, stacks=tuple(stacks))
+
+
+def edit_value(p, i, after):
+    s = p.stacks[i]
+    first = replace(s.changes[0], properties=(replace(s.changes[0].properties[0], after=after),))
+    return edit_stack(p, i, changes=(first, *s.changes[1:]))
 
 
 STG = stack("news-web-stg-pipeline", "stg", "111111111111",
@@ -44,38 +53,34 @@ QA = stack("video-api-qa-pipeline", "qa", "111111111111", [change("Pipeline", "A
 
 def test_fingerprint_ignores_order_sharding_and_run_details():
     whole = plan(STG, PROD, BOOT)
-    again = copy.deepcopy(plan(BOOT, PROD, STG))
-    for s in again["stacks"]:
-        s["change_set"] = {"name": "shipspec-other", "id": "arn:cs/2", "type": "UPDATE"}
-        s["notes"] = ["planned at another time"]
-        for c in s["changes"]:
-            c["source"] = "change-set"
-    again["fingerprint"], again["head"] = "sha256:other", "h2"
-    assert gate.digest(again) == gate.digest(whole)
+    again = plan(BOOT, PROD, STG)
+    again = replace(again, head="h2", notes=("planned at another time",), stacks=tuple(
+        replace(s, change_set=ChangeSetRef("shipspec-other", "arn:cs/2", "UPDATE"), notes=("later",),
+                changes=tuple(replace(c, source="change-set") for c in s.changes)) for s in again.stacks))
+    assert again.fingerprint == whole.fingerprint
     shards = [plan(STG, BOOT), plan(PROD, BOOT)]  # the bootstrap stack in both shards counts once
-    assert gate.digest(gate.combine(shards)) == gate.digest(whole)
+    assert combine(shards).fingerprint == whole.fingerprint
 
 
 @pytest.mark.parametrize("edit", [
-    lambda p: p["stacks"][0]["changes"][0]["details"][0].update(after=3),  # a different value
-    lambda p: p["stacks"][0].update(template_sha256="other"),
-    lambda p: p["stacks"][1]["changes"].append(change("Extra", "AWS::Logs::LogGroup", "Add", None)),
-    lambda p: p["stacks"].append(QA),  # a stack more
-    lambda p: p["stacks"].pop(0),
+    lambda p: edit_value(p, 0, 3),  # a different value
+    lambda p: edit_stack(p, 0, template_sha256="other"),
+    lambda p: edit_stack(p, 1, changes=p.stacks[1].changes + (change("Extra", "AWS::Logs::LogGroup", "Add", None),)),
+    lambda p: replace(p, stacks=p.stacks + (QA,)),  # a stack more
+    lambda p: replace(p, stacks=p.stacks[1:]),
 ])
 def test_fingerprint_sees_what_would_change_differently(edit):
-    edited = copy.deepcopy(plan(STG, PROD))
-    edit(edited)
-    assert gate.digest(edited) != gate.digest(plan(STG, PROD))
+    edited = edit(plan(STG, PROD))
+    assert edited.fingerprint != plan(STG, PROD).fingerprint
     result = gate.evaluate(edited, approved=[plan(STG, PROD)], labels=["allow-danger"])
     assert not result.ok and "differs from the reviewed plan" in result.problems[0]
 
 
-def test_environment_digest_compares_only_that_environment():
-    changed = copy.deepcopy(plan(STG, PROD))
-    changed["stacks"][1]["changes"][0]["details"][0]["after"] = 9
-    assert gate.digest(changed, "stg") == gate.digest(plan(STG, PROD), "stg")
-    assert gate.digest(changed, "prod") != gate.digest(plan(STG, PROD), "prod")
+def test_environment_fingerprint_compares_only_that_environment():
+    changed = edit_value(plan(STG, PROD), 1, 9)
+    assert changed.only("stg").fingerprint == plan(STG, PROD).only("stg").fingerprint
+    assert changed.only("prod").fingerprint != plan(STG, PROD).only("prod").fingerprint
+    assert gate.evaluate(changed, approved=[plan(STG, PROD)], env="stg").ok
 
 
 def test_matching_plan_with_label_passes_with_order_and_allow_replace():
@@ -109,7 +114,7 @@ def test_no_reviewed_plan_stops_unless_allowed_and_a_given_fingerprint_wins():
     assert gate.evaluate(p, unreviewed="apply").ok
     stale = plan(stack("news-web-stg-pipeline", "stg", "111111111111"))
     # A person reviewed this run's plan by its fingerprint: the stale pull-request plan is moot.
-    assert gate.evaluate(p, approved=[stale], expected=gate.digest(p)).ok
+    assert gate.evaluate(p, approved=[stale], expected=p.fingerprint).ok
     assert not gate.evaluate(p, expected="0" * 64).ok
     assert gate.evaluate(plan(BOOT)).ok  # nothing to change needs no review
 
@@ -119,9 +124,9 @@ def test_danger_only_skips_the_review():
     assert not gate.evaluate(plan(PROD), review=False).ok
 
 
-def write(tmp_path, name, doc) -> str:
+def write(tmp_path, name, p) -> str:
     path = tmp_path / name
-    path.write_text(json.dumps(doc))
+    path.write_text(dumps(p))
     return str(path)
 
 
@@ -134,14 +139,14 @@ def test_cli_outputs_for_the_workflow(tmp_path):
     assert r.status == 0, r.err
     got = dict(line.split("=", 1) for line in out.read_text().splitlines())
     assert got["ok"] == "true" and json.loads(got["environments"]) == ["prod", "stg"]
-    assert got["allow-replace"] == "Repository" and got["fingerprint"] == gate.digest(plan(STG, PROD))
+    assert got["allow-replace"] == "Repository" and got["fingerprint"] == plan(STG, PROD).fingerprint
     assert "Deploy gate: passed" in summary.read_text()
     stopped = run_cli("plan-gate", "--plan", p, "--approved", a1, "--github-output", str(out))
     assert stopped.status == 1 and "stop:" in stopped.err
     assert "ok=false" in out.read_text().splitlines()
 
 
-@pytest.mark.parametrize("content,message", [("{not json", "is not JSON"), ('{"stacks": 3}', "not a shipspec plan")])
+@pytest.mark.parametrize("content,message", [("{not json", "not JSON"), ('{"stacks": 3}', "not a shipspec plan")])
 def test_cli_bad_plan_file(tmp_path, content, message):
     bad = tmp_path / "plan.json"
     bad.write_text(content)

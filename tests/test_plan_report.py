@@ -20,7 +20,7 @@ from compiler.deploy.aws.protect import blocked_changes, stack_policy
 from compiler.deploy.aws.runctx import RunContext, Timing
 from compiler.deploy.aws.session import role_arn_for
 from compiler.deploy.changes import PropertyChange, ResourceChange, with_risk
-from compiler.deploy.plan import Orphan, Plan, PlanFileError, StackPlan, dumps, load_plan
+from compiler.deploy.plan import Orphan, Plan, PlanFileError, StackPlan, dumps, read_plan
 from compiler.deploy.predict import load_template
 from compiler.cli.report_plan import MARKER, markdown, text
 
@@ -67,10 +67,11 @@ def test_plan_json_matches_the_contract():
 def test_fingerprint_covers_what_is_applied_and_nothing_else():
     base = stack(changes=[SAFE])
     fp = base.fingerprint
-    other_source = stack(changes=[ResourceChange(**{**SAFE.__dict__, "source": "predicted", "risk": "caution"})])
-    assert other_source.fingerprint == fp  # who reported it, and the risk derived from it, do not count
-    values = stack(changes=[change("BuildRole", props=(("Policies[0].PolicyName", "x", "y"),))])
-    assert values.fingerprint == fp  # masked or re-rendered values do not count; paths do
+    other_source = stack(changes=[ResourceChange(**{**SAFE.__dict__, "source": "predicted"})],
+                         notes=("planned later",))
+    assert other_source.fingerprint == fp  # who reported it, and when, do not count
+    assert stack(changes=[change("BuildRole", props=(("Policies[0].PolicyName", "a", "c"),))]).fingerprint != fp
+    assert stack(changes=[change("BuildRole", props=(("Policies[0].PolicyName", "z", "b"),))]).fingerprint != fp
     assert stack(changes=[change("BuildRole", props=(("Description", "a", "b"),))]).fingerprint != fp
     assert stack(changes=[change("BuildRole", "AWS::IAM::Role", "Modify", "True",
                                  (("Policies[0].PolicyName", "a", "b"),))]).fingerprint != fp
@@ -78,18 +79,28 @@ def test_fingerprint_covers_what_is_applied_and_nothing_else():
     assert StackPlan(**{**base.__dict__, "parameters": (("A", "1"),)}).fingerprint != fp
     assert StackPlan(**{**base.__dict__, "account": "1" * 12}).fingerprint != fp
     assert Plan((base,)).fingerprint != Plan((base, stack("x"))).fingerprint
+    assert Plan((base,)).fingerprint == Plan((base, stack("y", "no-change"))).fingerprint  # no change, no say
 
 
-def test_load_plan_explains_bad_files():
+def test_read_plan_explains_bad_files_and_refuses_edited_ones():
     with pytest.raises(PlanFileError, match="not JSON"):
-        load_plan("{", "p.json")
+        read_plan("{", "p.json")
     with pytest.raises(PlanFileError, match="not a shipspec plan of version 1"):
-        load_plan('{"version": 2}', "p.json")
-    with pytest.raises(PlanFileError, match="lacks field 'fingerprint'"):
-        load_plan('{"version": 1, "fingerprint": "x", "stacks": [{"account": "1", "region": "r", '
-                  '"stack_name": "s", "status": "update"}]}', "p.json")
-    ok = load_plan(dumps(Plan((stack(changes=[SAFE]),))), "p.json")
-    assert ok.pairs() == {("news-web", "prod")}
+        read_plan('{"version": 2}', "p.json")
+    with pytest.raises(PlanFileError, match="lacks field 'template_sha256'|lacks field"):
+        read_plan('{"version": 1, "fingerprint": "x", "stacks": [{"account": "1", "region": "r", '
+                  '"stack_name": "s"}]}', "p.json")
+    original = Plan((stack(changes=[SAFE, DANGER]), stack("other-prod-pipeline", changes=[SAFE])))
+    ok = read_plan(dumps(original), "p.json")
+    assert ok.pairs() == {("news-web", "prod")} and ok == original
+    doc = json.loads(dumps(original))
+    doc["stacks"][0]["changes"] = []  # a reviewer's plan with its dangerous change taken out
+    with pytest.raises(PlanFileError, match="news-web-prod-pipeline .*do not match its fingerprint"):
+        read_plan(json.dumps(doc), "p.json")
+    doc = json.loads(dumps(original))
+    doc["stacks"].pop()  # a stack taken out: each stack still matches, the whole does not
+    with pytest.raises(PlanFileError, match="do not match the plan's fingerprint"):
+        read_plan(json.dumps(doc), "p.json")
 
 
 def test_markdown_comment_shape():

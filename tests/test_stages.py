@@ -351,7 +351,7 @@ CASES = [
      - name: Test
        after: Tests
        actions: [{name: Unit, commands: [make test]}]""",
-     "Tests", "stages[0].after", "'Tests' is not one of Source, Build, UpdateService, Approval or Deploy"),
+     "Tests", "stages[0].after", "'Tests' is not one of Source, Build, Approval, UpdateService or Deploy"),
     ("reserved stage name", """
      - name: deploy
        after: Build

@@ -30,40 +30,48 @@ Format (version 1; documented for users in docs/plan-format.md)::
             "policy_action": "Delete" | ... | null}]}],
      "orphans": [{"service", "environment", "stack_name", "account", "region", "status"}]}
 
-A stack's fingerprint is sha256 over its stack name, account, region, template sha256,
-parameters and normalized change list (logical id, type, action, replacement, property paths,
-policy action: not values, risk or source), so a plan made before the stack's dependencies
-existed (changes predicted) still matches the change set made when they do. Values in
-`details` are masked (`****`) where they are secret (dynamic references, NoEcho parameters).
+A stack's fingerprint is sha256 over what applying it would do: stack name, account, region,
+status, template sha256, parameters and every change with its values (logical id, type, action,
+replacement, risk, policy action, and per property path, before, after and whether it recreates
+the resource); not who reported a change or when the plan ran. The plan's fingerprint is sha256
+over the fingerprints of the stacks that change, in a fixed order, so it does not depend on how a
+run was sharded. `shipspec plan` prints it, `plan-gate` compares it, `apply --plan` holds each
+stack to it, and `read_plan` recomputes every fingerprint of a file and refuses one that was
+edited. Values in `details` are masked (`****`) where they are secret (dynamic references,
+NoEcho parameters).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
-from .changes import ResourceChange, counts
+from .changes import PropertyChange, ResourceChange, counts
 
 VERSION = 1
 STATUSES = ("create", "update", "no-change", "error")
 
 
+def _json(doc: Any) -> str:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
 def _sha(doc: Any) -> str:
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(_json(doc).encode("utf-8")).hexdigest()
 
 
-def normalized_changes(changes: Iterable[ResourceChange]) -> list[list]:
+def _canonical_change(c: ResourceChange) -> list:
+    return [c.logical_id, c.resource_type, c.action, c.replacement or "", c.risk, c.policy_action or "",
+            [[p.path, p.before, p.after, p.requires_recreation, p.cause]
+             for p in sorted(c.properties, key=lambda p: p.path)]]
+
+
+def change_shape(changes: Iterable[ResourceChange]) -> list[list]:
+    """What changes, without values: the same for a prediction and the change set made later."""
     return sorted([c.logical_id, c.resource_type, c.action, c.replacement or "",
                    sorted({p.path for p in c.properties}), c.policy_action or ""] for c in changes)
-
-
-def stack_fingerprint(stack_name: str, account: str, region: str, template_sha256: str,
-                      parameters: Iterable[tuple[str, str]], changes: Iterable[ResourceChange]) -> str:
-    return _sha({"stack": stack_name, "account": account, "region": region, "template": template_sha256,
-                 "parameters": sorted([k, v] for k, v in parameters), "changes": normalized_changes(changes)})
 
 
 @dataclass(frozen=True)
@@ -97,9 +105,21 @@ class StackPlan:
         return (self.account, self.region, self.stack_name)
 
     @property
+    def label(self) -> str:
+        """The stack's name with its account and region (one name, the bootstrap stack's, is in several)."""
+        return f"{self.stack_name} ({self.account}/{self.region})"
+
+    @property
     def fingerprint(self) -> str:
-        return stack_fingerprint(self.stack_name, self.account, self.region, self.template_sha256,
-                                 self.parameters, self.changes)
+        return _sha({"stack": self.stack_name, "account": self.account, "region": self.region,
+                     "status": self.status, "template": self.template_sha256,
+                     "parameters": sorted([k, v] for k, v in self.parameters),
+                     "changes": sorted(map(_canonical_change, self.changes), key=_json)})
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying it would (or might: an error) change the stack."""
+        return self.status != "no-change" or bool(self.changes)
 
     @property
     def replacements(self) -> int:
@@ -162,7 +182,8 @@ class Plan:
 
     @property
     def fingerprint(self) -> str:
-        return _sha([s.fingerprint for s in self.stacks])
+        """What the stacks that change would do, in a fixed order (not the order or sharding of the run)."""
+        return _sha(sorted(s.fingerprint for s in self.stacks if s.has_changes))
 
     @property
     def errors(self) -> list[StackPlan]:
@@ -172,6 +193,16 @@ class Plan:
     def pending(self) -> list[StackPlan]:
         return [s for s in self.stacks if s.status in ("create", "update")]
 
+    def by_key(self) -> dict[tuple[str, str, str], StackPlan]:
+        return {s.key: s for s in self.stacks}
+
+    def pairs(self) -> set[tuple[str, str]]:
+        return {(s.service, s.environment) for s in self.stacks if s.service and s.environment}
+
+    def only(self, env: str | None) -> "Plan":
+        """The plan of one environment's stacks (all of them for None)."""
+        return self if env is None else replace(self, stacks=tuple(s for s in self.stacks if s.environment == env))
+
     def to_json(self) -> dict:
         return {"version": VERSION, "fingerprint": self.fingerprint, "base": self.base, "head": self.head,
                 "target": self.target, "notes": list(self.notes),
@@ -179,39 +210,45 @@ class Plan:
                 "orphans": [o.to_json() for o in self.orphans]}
 
 
+def combine(plans: Iterable[Plan]) -> Plan:
+    """Several plans (the shards of one run) as one; a stack in more than one counts once."""
+    plans = list(plans)
+    stacks = {s.key: s for p in plans for s in p.stacks}
+    first = plans[0] if plans else Plan(())
+    return replace(first, stacks=tuple(stacks.values()), orphans=tuple(dict.fromkeys(o for p in plans for o in p.orphans)))
+
+
 def dumps(plan: Plan) -> str:
     return json.dumps(plan.to_json(), indent=2, sort_keys=False, ensure_ascii=False, default=str) + "\n"
-
-
-@dataclass(frozen=True)
-class PlannedStack:
-    """What `apply --plan` needs from one stack entry of a plan file."""
-
-    key: tuple[str, str, str]
-    service: str | None
-    environment: str | None
-    kind: str
-    status: str
-    fingerprint: str
-    template_sha256: str
-
-
-@dataclass(frozen=True)
-class PlanFile:
-    fingerprint: str
-    target: str
-    stacks: dict = field(default_factory=dict)  # key -> PlannedStack
-
-    def pairs(self) -> set[tuple[str, str]]:
-        return {(s.service, s.environment) for s in self.stacks.values() if s.service}
 
 
 class PlanFileError(ValueError):
     pass
 
 
-def load_plan(text: str, where: str) -> PlanFile:
-    """Parse a plan file; PlanFileError names what is wrong."""
+def _change(d: dict) -> ResourceChange:
+    return ResourceChange(str(d["logical_id"]), str(d["resource_type"]), str(d["action"]), d.get("replacement"),
+                          tuple(PropertyChange(str(p["path"]), p.get("before"), p.get("after"),
+                                               str(p.get("requires_recreation") or ""), str(p.get("cause") or ""))
+                                for p in d.get("details") or ()),
+                          str(d.get("risk") or ""), str(d.get("source") or ""), d.get("policy_action"))
+
+
+def _stack(d: dict) -> StackPlan:
+    ref = d.get("change_set")
+    return StackPlan(
+        str(d["stack_name"]), str(d.get("kind") or ""), str(d["account"]), str(d["region"]), d.get("service"),
+        d.get("environment"), str(d["status"]), str(d.get("template_sha256") or ""),
+        tuple((str(k), str(v)) for k, v in (d.get("parameters") or {}).items()),
+        tuple(_change(c) for c in d.get("changes") or ()),
+        ChangeSetRef(str(ref["name"]), str(ref["id"]), str(ref["type"])) if ref else None,
+        d.get("error"), tuple(d.get("notes") or ()))
+
+
+def read_plan(text: str, where: str) -> Plan:
+    """The plan a file holds, every fingerprint recomputed from its contents; PlanFileError says what
+    is wrong (not JSON, another version, a missing field, or contents that no longer match their
+    fingerprint: the file was edited)."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -219,14 +256,23 @@ def load_plan(text: str, where: str) -> PlanFile:
                             "write it with `shipspec plan --format json --output FILE`") from None
     if not isinstance(doc, dict) or doc.get("version") != VERSION:
         raise PlanFileError(f"{where}: not a shipspec plan of version {VERSION} "
-                            f"(version: {doc.get('version') if isinstance(doc, dict) else None!r})")
-    stacks = {}
+                            f"(version: {doc.get('version') if isinstance(doc, dict) else None!r}); "
+                            "write it with `shipspec plan --format json --output FILE`")
+    stacks: list[StackPlan] = []
     try:
-        for i, s in enumerate(doc["stacks"]):
-            key = (str(s["account"]), str(s["region"]), str(s["stack_name"]))
-            stacks[key] = PlannedStack(key, s.get("service"), s.get("environment"), s.get("kind", ""),
-                                       s["status"], s["fingerprint"], s.get("template_sha256", ""))
-        return PlanFile(str(doc["fingerprint"]), str(doc.get("target", "aws")), stacks)
-    except (KeyError, TypeError) as exc:
-        raise PlanFileError(f"{where}: stacks[{len(stacks)}] lacks field {exc}; "
+        for d in doc["stacks"]:
+            stack = _stack(d)
+            if d.get("fingerprint") != stack.fingerprint:
+                raise PlanFileError(f"{where}: {stack.label}: its contents do not match its fingerprint; the file "
+                                    "was edited after `shipspec plan` wrote it")
+            stacks.append(stack)
+        orphans = tuple(Orphan(**{k: str(o[k]) for k in Orphan.__dataclass_fields__}) for o in doc.get("orphans") or ())
+        plan = Plan(tuple(stacks), doc.get("base"), doc.get("head"), str(doc.get("target") or "aws"),
+                    tuple(doc.get("notes") or ()), orphans)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PlanFileError(f"{where}: stacks[{len(stacks)}] lacks field {exc} or has one of the wrong type; "
                             "the file was edited or is not a plan") from None
+    if doc.get("fingerprint") != plan.fingerprint:
+        raise PlanFileError(f"{where}: its stacks do not match the plan's fingerprint; the file was edited after "
+                            "`shipspec plan` wrote it")
+    return plan

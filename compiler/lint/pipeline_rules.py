@@ -25,17 +25,12 @@ from ..core.codepipeline import (
     SOURCE_VARIABLES,
     VARIABLE_RE,
 )
+from ..core.arns import parse_secret_ref
+from ..core.secrets import secret_like_name, secret_value
 from .rules import Finding, Path, Rule, TemplateDoc, as_list, refs_to, register, resolved_text
 
 ENV_TYPES = ("PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER")
-PARAMETER_RE = re.compile(r"^(arn:aws[a-z-]*:ssm:[a-z0-9-]*:[0-9]{12}:parameter/\S+|/?[A-Za-z0-9_.\-/]+)$")
-SECRET_REF_RE = re.compile(r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:\s]+|[A-Za-z0-9/_+=.@-]+)"
-                           r"(:[^:\s]*){0,3}$")
 SUBSTITUTION_RE = re.compile(r"[#$]\{[^}]*\}")  # #{Ns.Var} and ${Param} resolve to plain text later
-SECRET_NAME_RE = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY|CREDENTIAL",
-                            re.IGNORECASE)
-SECRET_VALUE_RE = re.compile(r"(A[KS]IA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|gh[pousr]_[A-Za-z0-9]{20,}|"
-                             r"github_pat_|xox[abprs]-|sk_live_|hooks\.slack\.com/services/)")
 
 
 @dataclass(frozen=True)
@@ -181,14 +176,14 @@ def _env_var_problems(name: str, value: Any, vtype: Any) -> list[str]:
         return [f"{name}: type {vtype!r} is not one of {', '.join(ENV_TYPES)}"]
     text = value if isinstance(value, str) else ""
     ref = SUBSTITUTION_RE.sub("x", text)
-    if vtype == "PARAMETER_STORE" and not PARAMETER_RE.match(ref):
+    if vtype == "PARAMETER_STORE" and parse_secret_ref(ref, expect="parameter") is None:
         return [f"{name}: {text!r} is not a Parameter Store parameter name or ARN"]
-    if vtype == "SECRETS_MANAGER" and not SECRET_REF_RE.match(ref):
+    if vtype == "SECRETS_MANAGER" and parse_secret_ref(ref, expect="secret") is None:
         return [f"{name}: {text!r} is not a Secrets Manager secret id or ARN"]
     if vtype == "PLAINTEXT":
-        if SECRET_VALUE_RE.search(text):
+        if secret_value(text):
             return [f"{name}: the PLAINTEXT value looks like a credential"]
-        if SECRET_NAME_RE.search(name) and not text.startswith("arn:"):
+        if secret_like_name(name) and not text.startswith("arn:"):
             return [f"{name}: a secret-looking name with a PLAINTEXT value; use SECRETS_MANAGER or "
                     "PARAMETER_STORE"]
     return []

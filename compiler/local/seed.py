@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
 from urllib.parse import urlparse
 
+from ..core.arns import parse_secret_ref
 from ..core.errors import ShipspecError
 from ..deploy.aws.errors import error_code
 from ..spec.agent_settings import ATTRIBUTE, applies as runs_on_ec2, recorded_value, target_tag
@@ -115,26 +116,14 @@ def demo_tag(c: "ServiceConfig") -> str:
     return hashlib.sha256(f"{c.name}/{c.environment.name}".encode()).hexdigest()[:7]
 
 
-def _parameter_name(resource: str) -> str:
-    """`parameter/a/b` -> `/a/b`; `parameter/a` -> `a`."""
-    rest = resource.split("/", 1)[1] if "/" in resource else resource
-    return f"/{rest}" if "/" in rest else rest
-
-
 def secret_to_create(value_from: str, account: str, region: str) -> Optional[SecretToCreate]:
     """What to create so that the doctor's check finds `value_from`; None when it lives in another
     account or region (the doctor does not check those either)."""
-    parts = value_from.split(":")
-    if not value_from.startswith("arn:"):
-        return SecretToCreate("parameter", value_from, value_from)
-    if len(parts) < 6 or (parts[4], parts[3]) != (account, region):
+    ref = parse_secret_ref(value_from)
+    if ref is None or not ref.in_place(account, region):
         return None
-    if parts[2] == "secretsmanager" and len(parts) >= 7:
-        # The emulator finds an ARN by its last part as a name, so the name keeps AWS's suffix.
-        return SecretToCreate("secret", parts[6], value_from)
-    if parts[2] == "ssm":
-        return SecretToCreate("parameter", _parameter_name(":".join(parts[5:])), value_from)
-    return None
+    # The emulator finds a secret's ARN by its last part as a name, so the name keeps AWS's suffix.
+    return SecretToCreate(ref.kind, ref.name, value_from)
 
 
 def plan_seed(c: "ServiceConfig", broken: str = "") -> SeedPlan:

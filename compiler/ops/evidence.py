@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Optional
 
+from ..core.arns import parse_arn, parse_secret_ref
 from ..deploy.aws.errors import client_errors, error_code, short_error
 from ..spec.agent_settings import ATTRIBUTE
 from .status import (
@@ -59,7 +60,9 @@ class StoppedTask:
 
 
 @dataclass(frozen=True)
-class SecretRef:
+class ContainerSecret:
+    """One `secrets` entry of a container (or of the spec, container "(spec)")."""
+
     container: str
     name: str
     value_from: str
@@ -72,7 +75,7 @@ class TaskDefinitionInfo:
     memory: int  # MiB the task reserves (task level, else the containers' reservations or limits)
     host_ports: tuple[int, ...]  # fixed host ports (bridge/host networking)
     images: tuple[str, ...]
-    secrets: tuple[SecretRef, ...]
+    secrets: tuple[ContainerSecret, ...]
     log_groups: tuple[str, ...]
 
 
@@ -183,7 +186,7 @@ def _task_definition(ecs, arn: str, notes: list[str]) -> Optional[TaskDefinition
                                            for x in containers)
     ports = sorted({_int(p.get("hostPort")) for x in containers for p in x.get("portMappings", [])
                     if _int(p.get("hostPort"))} if td.get("networkMode") != "awsvpc" else set())
-    secrets = tuple(SecretRef(x.get("name", ""), s.get("name", ""), s.get("valueFrom", ""))
+    secrets = tuple(ContainerSecret(x.get("name", ""), s.get("name", ""), s.get("valueFrom", ""))
                     for x in containers for s in x.get("secrets", []))
     logs = tuple(sorted({(x.get("logConfiguration") or {}).get("options", {}).get("awslogs-group", "")
                          for x in containers} - {""}))
@@ -254,8 +257,8 @@ def _image_check(clients: ClientFactory, c: "ServiceConfig", image: str) -> Chec
     return CheckResult("image", image, "ok", "in ECR")
 
 
-def _unique_secrets(td: Optional[TaskDefinitionInfo], c: "ServiceConfig") -> list[SecretRef]:
-    refs = list(td.secrets if td else ()) + [SecretRef("(spec)", k, v) for k, v in sorted(c.service.secrets.items())]
+def _unique_secrets(td: Optional[TaskDefinitionInfo], c: "ServiceConfig") -> list[ContainerSecret]:
+    refs = list(td.secrets if td else ()) + [ContainerSecret("(spec)", k, v) for k, v in sorted(c.service.secrets.items())]
     seen, out = set(), []
     for r in refs:
         if r.value_from and r.value_from not in seen:
@@ -264,26 +267,18 @@ def _unique_secrets(td: Optional[TaskDefinitionInfo], c: "ServiceConfig") -> lis
     return out
 
 
-def _parameter_name(resource: str) -> str:
-    """`parameter/a/b` -> `/a/b`; `parameter/a` -> `a` (names with a slash start with one)."""
-    rest = resource.split("/", 1)[1] if "/" in resource else resource
-    return f"/{rest}" if "/" in rest else rest
-
-
 def _secret_check(clients: ClientFactory, c: "ServiceConfig", value_from: str) -> CheckResult:
-    parts = value_from.split(":")
     env = c.environment
-    if value_from.startswith("arn:") and len(parts) >= 6:
-        service, region, account = parts[2], parts[3], parts[4]
-        if (account, region) != (env.account, env.region):
-            kind = "secret" if service == "secretsmanager" else "parameter"
-            return CheckResult(kind, value_from, "skipped", f"in account {account} region {region}; not checked")
-        if service == "secretsmanager":
-            return _describe_secret(clients, ":".join(parts[:7]), value_from)
-        if service == "ssm":
-            return _describe_parameter(clients, _parameter_name(":".join(parts[5:])), value_from)
-        return CheckResult("secret", value_from, "skipped", f"unknown service {service}; not checked")
-    return _describe_parameter(clients, value_from, value_from)  # a bare parameter name (same region)
+    ref = parse_secret_ref(value_from)
+    if ref is None:
+        arn = parse_arn(value_from)
+        what = f"unknown service {arn.service}" if arn else "not a secret or parameter reference"
+        return CheckResult("secret", value_from, "skipped", f"{what}; not checked")
+    if not ref.in_place(env.account, env.region):
+        return CheckResult(ref.kind, value_from, "skipped", f"in account {ref.account} region {ref.region}; not checked")
+    if ref.kind == "secret":
+        return _describe_secret(clients, ref.secret_arn, value_from)
+    return _describe_parameter(clients, ref.name, value_from)  # a name: same account and region
 
 
 def _describe_secret(clients: ClientFactory, secret_id: str, subject: str) -> CheckResult:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
+from ..core.codepipeline import BUILTIN_STAGES
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 
 NAME_RE = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
@@ -183,9 +184,8 @@ class Notifications(_Model):
 # --- custom pipeline stages -------------------------------------------------------------------
 
 STAGE_NAME_RE = r"^[A-Za-z][A-Za-z0-9]{0,30}$"
-BUILTIN_STAGES = ("Source", "Build", "Approval", "UpdateService", "Deploy")
 StageName = Annotated[str, StringConstraints(pattern=STAGE_NAME_RE)]
-StageAnchor = Literal["Source", "Build", "UpdateService", "Approval", "Deploy"]
+StageAnchor = Literal[BUILTIN_STAGES]  # type: ignore[valid-type]  # one of the built-in stages
 ArtifactName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,29}$")]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 

@@ -22,8 +22,8 @@ from ..core.codepipeline import (
 )
 from ..core.diagnostics import Diagnostic, dotted
 from ..core.iam_policy import statement_problems
+from ..core.secrets import secret_like_name
 from . import stage_plan as st
-from .secrets_scan import secret_like_name
 
 if TYPE_CHECKING:
     from .models import Stage, StageAction

@@ -9,15 +9,16 @@ from pathlib import Path
 from ...core.errors import ShipspecError
 
 
-def _load_plan_file(path: Path):
-    from ...deploy.plan import PlanFileError, load_plan
+def read_plan_file(path: Path, option: str = "--plan"):
+    """The typed plan in `path` (version and fingerprints checked), or a ShipspecError saying why not."""
+    from ...deploy.plan import PlanFileError, read_plan
 
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ShipspecError(f"--plan {path}: cannot read it ({exc.strerror})") from None
+        raise ShipspecError(f"{option} {path}: cannot read it ({exc.strerror})") from None
     try:
-        return load_plan(text, str(path))
+        return read_plan(text, f"{option} {path}")
     except PlanFileError as exc:
         raise ShipspecError(str(exc)) from None
 
@@ -31,9 +32,10 @@ def refusals(plan, planned, plan_path, allow_replace) -> list[str]:
     if planned is not None:
         if planned.target != plan.target:
             out.append(f"{plan_path} was planned against {planned.target}, this run targets {plan.target}")
+        reviewed = planned.by_key()
         for sp in plan.stacks:
-            label = f"{sp.stack_name} ({sp.account}/{sp.region})"
-            entry = planned.stacks.get(sp.key)
+            label = sp.label
+            entry = reviewed.get(sp.key)
             if entry is None:
                 out.append(f"{label}: not in {plan_path}")
             elif entry.template_sha256 and entry.template_sha256 != sp.template_sha256:
@@ -61,7 +63,7 @@ def run_apply(args, console, kinds=("bootstrap", "pipeline", "notification")) ->
     from .plan import build_plan, prepare
 
     plan_path = getattr(args, "plan", None)
-    planned = _load_plan_file(plan_path) if plan_path else None
+    planned = read_plan_file(plan_path) if plan_path else None
     only = planned.pairs() if planned is not None and not args.names and not args.env else None
     if planned is not None and not planned.stacks:
         raise ShipspecError(f"{plan_path} holds no stacks")
@@ -96,8 +98,8 @@ def run_apply(args, console, kinds=("bootstrap", "pipeline", "notification")) ->
     elif not pending:
         console.error("nothing to change" + (": some stacks could not be planned" if plan.errors else ""))
     by_key = {sp.key: sp for sp in plan.stacks}
-    expected = {k: (planned.stacks[k].fingerprint if planned is not None and k in planned.stacks
-                    else sp.fingerprint) for k, sp in by_key.items()}
+    reviewed = planned.by_key() if planned is not None else {}
+    expected = {k: (reviewed[k].fingerprint if k in reviewed else sp.fingerprint) for k, sp in by_key.items()}
     opts = ApplyOptions(allow, expected)
     try:
         results = run_pool(ctx, inputs, lambda si: si.key, lambda si: apply_stack(ctx, si, by_key[si.key], opts),

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...core.errors import ShipspecError
-
 NAME = "plan-gate"
 HELP = "check a plan against the reviewed plan and the danger label before applying (for CI)"
 
@@ -37,29 +35,15 @@ def configure(p) -> None:
                    help="append a markdown report to this file ($GITHUB_STEP_SUMMARY)")
 
 
-def _read(path: Path, what: str) -> dict:
-    from ...deploy.gate import load_plan
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ShipspecError(f"{what} {path}: cannot read it ({exc.strerror})") from None
-    try:
-        return load_plan(text, f"{what} {path}")
-    except ValueError as exc:
-        raise ShipspecError(str(exc)) from None
-
-
 def run(args, console) -> int:
     import json
 
     from ...deploy.gate import DEFAULT_DANGER_LABEL, evaluate, summary_markdown
+    from ...deploy.plan import combine
+    from ._apply_flow import read_plan_file
 
-    from ...deploy.gate import combine
-
-    plans = [_read(path, "--plan") for path in args.plan]
-    plan = plans[0] if len(plans) == 1 else combine(plans)
-    approved = [_read(path, "--approved") for path in args.approved]
+    plan = combine(read_plan_file(path, "--plan") for path in args.plan)
+    approved = [read_plan_file(path, "--approved") for path in args.approved]
     result = evaluate(
         plan, approved=approved, expected=args.fingerprint, labels=args.labels.split(","),
         danger_label=args.danger_label.strip() or DEFAULT_DANGER_LABEL, env=args.env or None,

@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from ...core.errors import ShipspecError
-from ..plan import StackPlan
+from ..plan import StackPlan, change_shape
 from ..predict import load_template
 from . import changesets as cs
 from .artifacts import template_argument, upload_lambda_zip
@@ -79,19 +79,19 @@ def apply_stack(ctx: RunContext, si: StackInput, plan: StackPlan, opts: ApplyOpt
 def _apply(ctx: RunContext, si: StackInput, plan: StackPlan, opts: ApplyOptions) -> ApplyResult:
     session = ctx.sessions.get(si.stack.account, si.stack.region)
     cfn = session.client("cloudformation")
-    if plan.deferred:  # its dependencies exist now: make the real change set and hold it to the plan
+    if plan.status not in ("no-change", "error") and opts.expected is not None and opts.expected.get(si.key) not in (
+            None, plan.fingerprint):
+        _discard(ctx, cfn, si, plan)
+        return ApplyResult(si.key, si.label, "error", "changed since the plan was made; plan again and review")
+    if plan.deferred:  # its dependencies exist now: make the real change set and hold it to the prediction
         fresh = plan_stack(replace(ctx, keep=True), si)
-        if fresh.status != "error" and fresh.fingerprint != plan.fingerprint:
+        if fresh.status != "error" and change_shape(fresh.changes) != change_shape(plan.changes):
             _discard(ctx, cfn, si, fresh)
             return ApplyResult(si.key, si.label, "error", "the change set made now differs from the plan "
                                "(its changes were predicted before its dependencies existed); plan again and review")
         plan = fresh
     if plan.status == "error":
         return ApplyResult(si.key, si.label, "error", plan.error or "planning failed")
-    if plan.status != "no-change" and opts.expected is not None and opts.expected.get(si.key) not in (
-            None, plan.fingerprint):
-        _discard(ctx, cfn, si, plan)
-        return ApplyResult(si.key, si.label, "error", "changed since the plan was made; plan again and review")
     blocked = blocked_message(plan.changes, opts.allow_replace)
     if blocked:
         _discard(ctx, cfn, si, plan)
