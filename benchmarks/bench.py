@@ -20,42 +20,19 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from compiler import __version__
 from benchmarks import proc as benchproc
 from benchmarks.fleet import service_name, touch_spec, write_fleet
-from benchmarks.proc import Run, cli_env, run_cli
+from benchmarks.proc import Measurement, Run, cli_env, run_cli
+from compiler import __version__
 from compiler.local.emuserver import Latency
 
 DEFAULT_SIZES = (10, 100, 500, 1000)
-
-
-@dataclass
-class Measurement:
-    name: str
-    size: int  # services in the repository
-    pairs: int  # service/environment pairs (two stacks each)
-    seconds: list[float] = field(default_factory=list)
-    max_rss_mb: float = 0.0
-    tree_rss_mb: float = 0.0
-    error: str = ""
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds) if self.seconds else float("nan")
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d.update(median=self.median, min=min(self.seconds, default=None), max=max(self.seconds, default=None),
-                 runs=len(self.seconds), per_service_ms=1000 * self.median / self.size if self.seconds else None)
-        return d
 
 
 class Bench:

@@ -5,15 +5,37 @@ peak of the whole process tree's resident sets (worker processes included), samp
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 SAMPLE_SECONDS = 0.05
+
+
+@dataclass
+class Measurement:
+    name: str
+    size: int  # services in the repository
+    pairs: int  # service/environment pairs (two stacks each)
+    seconds: list[float] = field(default_factory=list)
+    max_rss_mb: float = 0.0
+    tree_rss_mb: float = 0.0
+    error: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.update(median=self.median, min=min(self.seconds, default=None), max=max(self.seconds, default=None),
+                 runs=len(self.seconds), per_service_ms=1000 * self.median / self.size if self.seconds else None)
+        return d
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
-    from benchmarks.bench import Measurement
+    from benchmarks.proc import Measurement
 
 
 def _find(results: list["Measurement"], name: str, size: int | None = None) -> Optional["Measurement"]:

@@ -6,8 +6,8 @@ from typing import Callable, Iterable
 
 from ..core import jsonfmt
 from ..spec import naming
-from .ir import Artifact, BuildOutput, Stack
 from ..spec.models import ServiceConfig
+from .ir import Artifact, BuildOutput, Stack
 from .render import cfn
 
 LAMBDA_DIR = "generated/_lambda/notify"
@@ -16,8 +16,8 @@ INDEX_PATH = "generated/index.json"
 
 def render_service(c: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[list[Artifact], list[Stack]]:
     """Every file and stack of one service in one environment."""
-    from .render.agent_config import agent_config_artifacts
     from .render import notification, pipeline, service_files, stages
+    from .render.agent_config import agent_config_artifacts
 
     d = naming.service_dir(c)
     stacks = naming.stack_names(c)

@@ -29,16 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import cache, prerender
-from ..spec import secrets_scan, project as validate
-from .compile import render_service
 from ..core.diagnostics import SpecError
-from .ir import Artifact, Stack
+from ..spec import project as validate
+from ..spec import secrets_scan
+from ..spec.loaded import Project, ServiceEnv
 from ..spec.merge import merge, split_environment
 from ..spec.models import ServiceConfig
-from ..spec.loaded import Project, ServiceEnv
 from ..spec.project import DEFAULTS_FILE, rel, spec_paths
 from ..spec.yamlsrc import MAX_BYTES, LDict, load_file
+from . import cache, prerender
+from .compile import render_service
+from .ir import Artifact, Stack
 
 NAMESPACE = "specs"
 

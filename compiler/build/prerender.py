@@ -58,9 +58,9 @@ _DEFAULTS: dict = {}
 
 
 def _work(root: str, paths: list[str], render: bool) -> Result:
-    from .compile import lambda_files, render_service
     from ..spec.project import DEFAULTS_FILE, _load_service, rel
     from ..spec.yamlsrc import LDict, load_file
+    from .compile import lambda_files, render_service
 
     base = Path(root)
     try:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import __version__
-from .console import Console, find_root
-from ..core.errors import ShipspecError, UsageError
 from ..core.diagnostics import SpecError, format_diagnostics
+from ..core.errors import ShipspecError, UsageError
+from .console import Console, find_root
 
 
 def _command_modules() -> list[str]:

@@ -17,8 +17,8 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
-from .changes import MASK, PropertyChange, ResourceChange, mask_change, sort_key, with_risk
 from ..core.diagnostics import dotted
+from .changes import MASK, PropertyChange, ResourceChange, mask_change, sort_key, with_risk
 
 ATTRIBUTES = ("DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Condition", "Metadata",
               "UpdatePolicy", "CreationPolicy")

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Iterable, Mapping
 
-from .changes import ResourceChange, counts
-from ..core.errors import ShipspecError
-from .git import Revision
 from ..build.ir import BuildOutput, Stack
+from ..core.errors import ShipspecError
+from .changes import ResourceChange, counts
+from .git import Revision
 from .predict import diff_templates, load_template
 
 INDEX = "generated/index.json"

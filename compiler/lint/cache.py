@@ -14,8 +14,8 @@ import functools
 from pathlib import Path
 
 from ..build import cache
-from ..core.diagnostics import Diagnostic, Location
 from ..build.ir import BuildOutput
+from ..core.diagnostics import Diagnostic, Location
 from .engine import LintReport, Template, buildspecs_of, check_template, templates_of
 
 NAMESPACE = "lint"

@@ -8,8 +8,8 @@ from typing import Mapping, Sequence
 
 import yaml
 
-from ..core.diagnostics import Diagnostic, Location
 from ..build.ir import BuildOutput
+from ..core.diagnostics import Diagnostic, Location
 from .positions import PositionIndex
 from .registry import all_rules, run_rules
 from .rules import Rule, TemplateDoc

@@ -18,6 +18,7 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
+from ..core.arns import parse_secret_ref
 from ..core.codepipeline import (
     DECLARED_NAMESPACE,
     OPEN_PROVIDERS,
@@ -25,7 +26,6 @@ from ..core.codepipeline import (
     SOURCE_VARIABLES,
     VARIABLE_RE,
 )
-from ..core.arns import parse_secret_ref
 from ..core.secrets import secret_like_name, secret_value
 from .rules import Finding, Path, Rule, TemplateDoc, as_list, refs_to, register, resolved_text
 

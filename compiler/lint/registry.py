@@ -12,7 +12,6 @@ from . import iam_rules, pipeline_rules, resource_rules, suppress  # noqa: F401 
 from .rules import REGISTRY, Finding, Rule, TemplateDoc
 
 
-
 def all_rules() -> list[Rule]:
     """One instance of every registered rule, sorted by id."""
     return [REGISTRY[k]() for k in sorted(REGISTRY)]

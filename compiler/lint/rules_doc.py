@@ -19,10 +19,10 @@ def _cell(text: str) -> str:
 
 
 def render() -> str:
-    from ..core.iam_policy import STAR_RESOURCE_ACTIONS
     from ..core.codepipeline import OPEN_PROVIDERS, PIPELINE_VARIABLES, SOURCE_VARIABLES
-    from .resource_rules import EXPLICIT_TYPES, RETAIN_TYPES
+    from ..core.iam_policy import STAR_RESOURCE_ACTIONS
     from .registry import all_rules
+    from .resource_rules import EXPLICIT_TYPES, RETAIN_TYPES
 
     out = ["### Rules", "", "| Id | Rule | Guarantee when it passes | Fix |", "|---|---|---|---|"]
     for r in all_rules():

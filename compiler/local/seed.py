@@ -39,8 +39,9 @@ from urllib.parse import urlparse
 from ..core.arns import parse_secret_ref
 from ..core.errors import ShipspecError
 from ..deploy.aws.errors import error_code
-from ..spec.agent_settings import ATTRIBUTE, applies as runs_on_ec2, recorded_value, target_tag
 from ..ops.known_failures import KNOWN_FAILURES, entry
+from ..spec.agent_settings import ATTRIBUTE, recorded_value, target_tag
+from ..spec.agent_settings import applies as runs_on_ec2
 
 if TYPE_CHECKING:
     from ..spec.models import ServiceConfig
@@ -173,9 +174,9 @@ def loopback(url: str) -> bool:
 def emulator_clients(root: Path, c: "ServiceConfig") -> tuple[str, ClientFactory]:
     """(endpoint, clients) for the environment's account and region in the local emulator; refuses
     unless the emulator recorded by `shipspec local up` answers on a loopback address."""
-    from .emulator import STATE_FILE, endpoint
     from ..deploy.aws.session import Endpoint
     from ..ops.clients import client_factory
+    from .emulator import STATE_FILE, endpoint
 
     try:
         url = endpoint(root)

@@ -21,8 +21,8 @@ from ..deploy.aws.errors import client_errors, error_code, short_error
 from ..spec.agent_settings import ATTRIBUTE
 from .status import (
     ClientFactory,
-    Snapshot,
     ServiceEvent,
+    Snapshot,
     family_revision,
     gather_pipeline,
     gather_service,

@@ -8,7 +8,7 @@ pattern matches, so specific entries (a full disk reported as CannotCreateContai
 before general ones (any CannotCreateContainerError).
 
 The doctor's checks by inspection (compiler/ops/doctor_checks.py) are documented with them:
-docs/troubleshooting.md is generated from both by `troubleshooting_markdown()`; a test keeps the
+docs/troubleshooting.md is generated from both (compiler/ops/troubleshooting.py); a test keeps the
 committed file equal to it. Commands use <placeholders>; the doctor fills those it knows.
 """
 
@@ -20,7 +20,6 @@ from functools import lru_cache
 from typing import Literal, Mapping, Optional
 
 from .doctor_checks import (
-    CHECKS,
     DOC_IMAGE_CLEANUP,
     DOC_PULL,
     DOC_SERVICE_EVENTS,
@@ -29,7 +28,6 @@ from .doctor_checks import (
     ECS_DOCS,
     REPOST,
     Severity,
-    guide_markdown,
 )
 
 Seen = Literal["stopped task", "container", "service event", "deployment"]
@@ -407,43 +405,3 @@ def fill(command: str, values: Mapping[str, str]) -> str:
 
 def doc_anchor(finding_id: str) -> str:
     return f"{TROUBLESHOOTING_PATH}#{finding_id}"
-
-
-def _commands_md(commands: tuple[str, ...]) -> list[str]:
-    return ["", "```sh", *commands, "```"] if commands else []
-
-
-def troubleshooting_markdown() -> str:
-    """docs/troubleshooting.md, generated from the table (deterministic)."""
-    lines = [
-        "<!-- Generated from compiler/ops/known_failures.py by troubleshooting_markdown(); do not edit. -->",
-        "# Troubleshooting: the pipeline succeeded but no new task started",
-        "",
-        "Run `shipspec status NAME --env ENV` for the pipeline's latest executions, the service's deployments "
-        "and its latest events on one screen, and `shipspec doctor NAME --env ENV` to match the service's "
-        "events and its stopped tasks' reasons against the table below and to check the image, the secrets, "
-        "the container instances' free capacity and their ECS agent settings. `doctor` exits 0 when the "
-        "service is healthy and 1 when it found a problem.",
-        "",
-        "Precedence: a reason is matched against the entries in this order and the first match wins.",
-        "",
-        "| Id | Problem | Seen in | Pattern |",
-        "|---|---|---|---|",
-    ]
-    for e in KNOWN_FAILURES:
-        pattern = e.pattern.replace("|", "\\|")
-        lines.append(f"| [{e.id}](#{e.id}) | {e.title} | {', '.join(e.seen_in)} | `{pattern}` |")
-    lines += ["", "## Reasons ECS reports", ""]
-    for e in KNOWN_FAILURES:
-        only = f" Launch type: {', '.join(e.launch_types)} only." if e.launch_types != ("EC2", "FARGATE") else ""
-        lines += [f'<a id="{e.id}"></a>', f"### {e.title} (`{e.id}`)", "",
-                  f"Seen in: {', '.join(e.seen_in)}.{only}", "", "```text", e.example, "```", "",
-                  f"**What it means.** {e.meaning}", "", f"**How to fix it.** {e.fix}",
-                  *_commands_md(e.commands), "", f"AWS documentation: <{e.doc_url}>", ""]
-    lines += ["## What the doctor checks besides the reasons", ""]
-    for c in CHECKS:
-        lines += [f'<a id="{c.id}"></a>', f"### {c.title} (`{c.id}`, {c.severity})", "",
-                  f"**What it means.** {c.meaning}", "", f"**How to fix it.** {c.fix}",
-                  *_commands_md(c.commands), "", f"AWS documentation: <{c.doc_url}>", ""]
-    lines += guide_markdown()
-    return "\n".join(lines).rstrip("\n") + "\n"

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from ..core.codepipeline import BUILTIN_STAGES
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+
+from ..core.codepipeline import BUILTIN_STAGES
 
 NAME_RE = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 ENV_RE = r"^[a-z][a-z0-9]{0,9}$"

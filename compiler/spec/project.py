@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Callable, Iterable
 
 from pydantic import ValidationError
 
-from . import checks, fleet, secrets_scan
 from ..core.diagnostics import Diagnostic, Location, SpecError
-from .merge import locate, merge, split_environment
+from . import checks, fleet, secrets_scan
 from .loaded import Project, ServiceEnv
+from .merge import locate, merge, split_environment
 from .models import ENV_RE, ServiceConfig
 from .pydantic_errors import pydantic_diagnostics
 from .yamlsrc import LDict, load_file
-
-import re
 
 DEFAULTS_FILE = "_defaults.yaml"
 ENV_OVERRIDABLE = ("description", "tags", "source", "build", "service", "deploy", "notifications", "stages")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..core.secrets import IAM_USER_KEYS, secret_like_name, secret_value
 from ..core.diagnostics import Diagnostic, Location, dotted
+from ..core.secrets import IAM_USER_KEYS, secret_like_name, secret_value
 from .yamlsrc import LDict, LList
 
 # plain-value maps whose names are checked

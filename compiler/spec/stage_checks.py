@@ -26,8 +26,8 @@ from ..core.secrets import secret_like_name
 from . import stage_plan as st
 
 if TYPE_CHECKING:
-    from .models import Stage, StageAction
     from .loaded import ServiceEnv
+    from .models import Stage, StageAction
 
 
 

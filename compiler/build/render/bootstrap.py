@@ -6,8 +6,8 @@ no explicit name: CloudFormation generates a unique one, so no global S3 name ca
 
 from __future__ import annotations
 
-from . import cfn
 from ...spec import naming
+from . import cfn
 
 KEY = "ArtifactKey"
 KEY_ALIAS = "ArtifactKeyAlias"

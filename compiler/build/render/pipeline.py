@@ -10,10 +10,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from ...spec import naming
-from .agent_config import agent_config_resources
-from . import cfn, codebuild, iam, sources
-from . import stages as custom_stages
 from ...core.codepipeline import (
     BUILD_ARTIFACT,
     BUILD_NAMESPACE,
@@ -21,6 +17,10 @@ from ...core.codepipeline import (
     PRIMARY_ARTIFACT,
     UPDATE_ARTIFACT,
 )
+from ...spec import naming
+from . import cfn, codebuild, iam, sources
+from . import stages as custom_stages
+from .agent_config import agent_config_resources
 
 if TYPE_CHECKING:
     from ...spec.models import ServiceConfig

@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING
 
 from ...core.codepipeline import IMAGE_VARIABLE
 from .cfn import dump_yaml
-from .update_script import IMAGEDEFINITIONS, SCRIPT_NAME, render_update_script
-
 from .image_size import image_size_commands
+from .update_script import IMAGEDEFINITIONS, SCRIPT_NAME, render_update_script
 
 if TYPE_CHECKING:
     from ...spec.models import ServiceConfig

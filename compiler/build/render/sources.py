@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Union
 
-from . import cfn, iam
 from ...core.codepipeline import PRIMARY_ARTIFACT, SOURCE_NAMESPACE
+from . import cfn, iam
 
 if TYPE_CHECKING:
     from ...spec.models import AdditionalSource, ServiceConfig, Source, TokenSecret

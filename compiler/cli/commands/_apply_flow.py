@@ -53,12 +53,12 @@ def refusals(plan, planned, plan_path, allow_replace) -> list[str]:
 
 
 def run_apply(args, console, kinds=("bootstrap", "pipeline", "notification")) -> int:
-    from .. import report_plan
     from ...deploy.aws.apply import ApplyOptions, apply_stack, skipped
     from ...deploy.aws.executor import bounded_jobs, run_pool
     from ...deploy.aws.inputs import dependencies
     from ...deploy.aws.planner import discard
     from ...deploy.aws.runctx import Cancelled
+    from .. import report_plan
     from ._deploy import interrupted
     from .plan import build_plan, prepare
 

@@ -93,8 +93,8 @@ class Selection:
 
 def select(root: Path, names=(), env: str | None = None, changed_since: str | None = None,
            kinds=("bootstrap", "pipeline", "notification"), only_pairs=None) -> Selection:
-    from ...deploy.aws.inputs import select as select_stacks
     from ...build.compile import compile_project
+    from ...deploy.aws.inputs import select as select_stacks
     from ...deploy.git import head_commit
     from ...spec.project import load_project, spec_paths
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+
 from ...core.errors import ShipspecError
 
 
@@ -27,8 +28,14 @@ def service_config(root, name: str, env: str):
     return configs[env]
 
 
-def clients(args, console, config):
+def gather(args, console, what: str, read):
+    """(config, what `read(clients, config)` gathered) for NAME in ENV; AWS failures become one line
+    saying what could not be read."""
+    from ...deploy.aws.errors import aws_errors
     from ...ops.clients import client_factory
     from ._deploy import endpoint
 
-    return client_factory(endpoint(args, console), config, args.role_name)
+    config = service_config(console.root, args.name, args.env)
+    factory = client_factory(endpoint(args, console), config, args.role_name)
+    with aws_errors(f"cannot read the {what} of {args.name} ({args.env})"):
+        return config, read(factory, config)

@@ -14,11 +14,11 @@ def configure(p) -> None:
 
 def run(args, console) -> int:
     from ...build.compile import compile_project
-    from ..docs import README, update_readme
     from ...build.ir import Artifact
-    from ...spec.schema import SCHEMA_PATH, schema_bytes
-    from ...spec.project import load_project
     from ...build.writer import diff_tree
+    from ...spec.project import load_project
+    from ...spec.schema import SCHEMA_PATH, schema_bytes
+    from ..docs import README, update_readme
 
     project = load_project(console.root)
     output = compile_project(project)

@@ -154,8 +154,8 @@ def render(req: Request, facts: SpecFacts, any_account: bool = False) -> bytes:
 
 
 def run(args, console) -> int:
-    from ...spec.project import load_project
     from ...build.writer import write_file_atomic
+    from ...spec.project import load_project
 
     req = check_request(args)
     facts = spec_facts(load_project(console.root))

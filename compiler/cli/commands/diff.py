@@ -27,9 +27,9 @@ def run(args, console) -> int:
     from ...build.compile import compile_project
     from ...core.errors import ShipspecError
     from ...deploy.git import resolve
-    from ..report_diff import json_report, text_report
     from ...deploy.stackdiff import diff_project
     from ...spec.project import load_project
+    from ..report_diff import json_report, text_report
 
     revision = resolve(console.root, args.base)
     project = load_project(console.root, args.names)

@@ -6,7 +6,6 @@ Exit 0 when the service is healthy, 1 when a problem was found."""
 
 from __future__ import annotations
 
-from ...deploy.aws.errors import aws_errors
 from . import _ops
 
 HELP = "diagnose why new tasks of a service do not start (exit 1 on a problem)"
@@ -21,10 +20,7 @@ def run(args, console) -> int:
     from ...ops.evidence import gather_evidence
     from ..report_ops import format_doctor
 
-    config = _ops.service_config(console.root, args.name, args.env)
-    factory = _ops.clients(args, console, config)
-    with aws_errors(f"cannot read the state of {args.name} ({args.env})"):
-        evidence = gather_evidence(factory, config)
+    config, evidence = _ops.gather(args, console, "state", gather_evidence)
     diagnosis = diagnose(evidence, config)
     console.print(format_doctor(evidence, diagnosis, args.format))
     return exit_status(diagnosis)

@@ -45,9 +45,9 @@ def configure(p) -> None:
 
 def run(args, console) -> int:
     from ...build.compile import compile_project
-    from ..main import diagnostics_format
     from ...build.incremental import Session
     from ...lint.cache import lint_output_cached
+    from ..main import diagnostics_format
     from ..report_lint import findings_text, summary
 
     # Cached (compiler/build/incremental.py, compiler/lint/cache.py): unchanged specs are not validated,

@@ -52,8 +52,8 @@ def _broken_kinds() -> tuple[str, ...]:
 
 
 def _seed(args, console) -> int:
-    from ...local import seed as local_seed
     from ...deploy.aws.errors import aws_errors
+    from ...local import seed as local_seed
     from ._ops import service_config
 
     config = service_config(console.root, args.name, args.env)

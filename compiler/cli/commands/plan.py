@@ -54,8 +54,8 @@ def build_plan(ctx, selection, jobs: int, orphans: bool = True):
 
 
 def render(plan, fmt: str) -> str:
-    from .. import report_plan
     from ...deploy.plan import dumps
+    from .. import report_plan
 
     if fmt == "json":
         return dumps(plan)

@@ -41,10 +41,10 @@ def _where(root, name: str, env: str) -> tuple[str, str] | None:
 def run(args, console) -> int:
     import sys
 
+    from ...core.errors import ShipspecError
     from ...deploy.aws import retire
     from ...deploy.aws.changesets import ChangeSetError
     from ...deploy.aws.runctx import Cancelled
-    from ...core.errors import ShipspecError
     from ._deploy import context, interrupted
 
     where = _where(console.root, args.name, args.env)

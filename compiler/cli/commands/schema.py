@@ -10,9 +10,9 @@ def configure(p) -> None:
 
 
 def run(args, console) -> int:
-    from ..docs import README, update_readme
-    from ...spec.schema import SCHEMA_PATH, schema_bytes
     from ...build.writer import write_file_atomic
+    from ...spec.schema import SCHEMA_PATH, schema_bytes
+    from ..docs import README, update_readme
 
     data = schema_bytes()
     if args.stdout:

@@ -4,7 +4,6 @@ and image) and its latest events, on one screen. Exit 1 when the ECS service is 
 
 from __future__ import annotations
 
-from ...deploy.aws.errors import aws_errors
 from . import _ops
 
 HELP = "pipeline executions, service deployments and events of one service in one environment"
@@ -15,12 +14,9 @@ def configure(p) -> None:
 
 
 def run(args, console) -> int:
-    from ..report_ops import format_status
     from ...ops.status import gather
+    from ..report_ops import format_status
 
-    config = _ops.service_config(console.root, args.name, args.env)
-    factory = _ops.clients(args, console, config)
-    with aws_errors(f"cannot read the status of {args.name} ({args.env})"):
-        snapshot = gather(factory, config)
+    _config, snapshot = _ops.gather(args, console, "status", gather)
     console.print(format_status(snapshot, args.format))
     return 0 if snapshot.ecs.found else 1

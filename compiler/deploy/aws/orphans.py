@@ -12,7 +12,6 @@ from ..plan import Orphan
 from .runctx import RunContext
 
 
-
 def tagged_stacks(cfn) -> list[dict]:
     """Every live stack in the account/region that carries the `shipspec:service` tag."""
     out = []

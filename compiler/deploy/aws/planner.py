@@ -10,8 +10,8 @@ from typing import Iterable, Mapping
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from ..changes import mask_change, merge
 from ...core.errors import ShipspecError
+from ..changes import mask_change, merge
 from ..plan import ChangeSetRef, StackPlan
 from ..predict import diff_templates, load_template
 from . import changesets as cs

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from ...spec.naming import ENVIRONMENT_TAG, SERVICE_TAG
 from ..predict import load_template
 from . import changesets as cs
-from ...spec.naming import ENVIRONMENT_TAG, SERVICE_TAG
 from .orphans import tagged_stacks
 from .runctx import RunContext
 
