@@ -6,7 +6,7 @@ CHECKOV_VENV := .venv-checkov
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench venv checkov lint build check schema clean
+.PHONY: demo test test-fast bench venv checkov lint build check schema clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,11 @@ demo: venv
 
 test: venv checkov
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The fast tier: everything but the tests marked `slow` (emulator, cfn-lint, checkov, worker
+# processes, the benchmark). A useful answer in well under a minute; `make test` runs it all.
+test-fast: venv
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 bench: venv
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

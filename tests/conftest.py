@@ -1,16 +1,15 @@
-"""Shared test set-up: no test may reach real AWS, and a few small helpers."""
+"""Shared test set-up: no test may reach real AWS; the golden-update flag, the `slow` marker and a
+few fixtures. Support code lives in tests/support/."""
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from support.cli import REPO, run_cli
 
 # Fake credentials and no profile: whatever a test forgets, it cannot reach a real account.
 for _key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
@@ -39,24 +38,6 @@ def update_golden(request) -> bool:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
-
-
-@dataclass
-class CliResult:
-    status: int
-    out: str
-    err: str
-
-
-def run_cli(*args: str, root: Path | None = None) -> CliResult:
-    """Run the CLI in-process, capturing what it prints."""
-    from compiler.cli.main import main
-    from compiler.cli.console import Console
-
-    out, err = io.StringIO(), io.StringIO()
-    argv = (["--root", str(root)] if root else []) + list(args)
-    status = main(argv, console=Console(out=out, err=err))
-    return CliResult(status, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.cli import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
 PER_SIZE = {"validate --no-cache", "validate (cached)", "validate one spec", "build cold", "build no-op",
             "build one spec changed", "diff one changed service", "lint cold", "lint one spec changed (warm)"}
 

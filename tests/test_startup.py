@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.cli import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("boto3", "botocore", "moto", "cfnlint", "s3transfer", "jsonschema", "networkx", "samtranslator")
 
 
