@@ -3,7 +3,7 @@
 With `indent`, the json module falls back to its pure-Python encoder; generated/index.json
 (thousands of entries at fleet scale) was a tenth of a second of every build. This writer
 handles what the index holds (str-keyed dicts, lists, strings, ints, booleans, None) and hands
-anything else to `json.dumps` (tests/test_jsonfmt.py checks the two agree).
+anything else to `json.dumps` (tests/core/test_jsonfmt.py checks the two agree).
 """
 
 from __future__ import annotations

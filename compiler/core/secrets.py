@@ -2,7 +2,7 @@
 value is secret. `validate` (the spec scan, `compiler/spec/secrets_scan.py`) and `lint` (SS302, on
 the generated CodeBuild variables) both use it, so a value one refuses the other refuses too.
 
-Each pattern has a test that it matches (`tests/spec/test_secret_detector.py`). Detection never
+Each pattern has a test that it matches (`tests/core/test_secret_detector.py`). Detection never
 returns the matched text: callers must not echo a suspected secret back.
 """
 

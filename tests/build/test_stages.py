@@ -1,7 +1,7 @@
 """Custom pipeline stages (spec `stages`): placement, resources, least privilege, variables, lint,
 triggers, the plan preview, the buildspec actually running, and every validation error at its
 spec line. The byte-for-byte output is covered by the golden cases tests/golden/output/custom-stages*
-(tests/test_output_golden.py); the repository example is services/media-search.yaml."""
+(tests/build/test_output_golden.py); the repository example is services/media-search.yaml."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 created from the uploaded zip, and the EventBridge patterns match the events AWS sends.
 
 moto's CloudFormation does not model CodePipeline or CodeBuild, so the pipeline stack itself is
-covered by cfn-lint (tests/test_templates.py); its trigger rules' patterns are exercised here.
+covered by cfn-lint (tests/build/test_templates.py); its trigger rules' patterns are exercised here.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ ASCII; multi-line values: no leading or trailing spaces on a line, no leading or
 final line break) and differ elsewhere (folding of double-quoted scalars, long or empty
 keys, keep-chomped blocks). `c_emittable` checks that cheaply; anything else goes through
 the Python emitter, so the output bytes never depend on which emitter ran
-(tests/test_cache.py fuzzes the equivalence).
+(tests/build/test_cache.py fuzzes the equivalence).
 """
 
 from __future__ import annotations
