@@ -1,8 +1,8 @@
 """The plan document: what `shipspec plan --format json` prints and `apply --plan` checks.
 
-Format (version 1; documented for users in docs/plan-format.md)::
+Format (version 2; documented for users in docs/plan-format.md)::
 
-    {"version": 1,
+    {"version": 2,
      "fingerprint": "sha256:<hex>",        # over every stack's fingerprint, in document order
      "base": "<commit>" | null,            # merge base of --changed-since, when given
      "head": "<commit>" | null,            # HEAD of the repository, when it is a git work tree
@@ -50,7 +50,7 @@ from typing import Any, Iterable
 
 from .changes import PropertyChange, ResourceChange, counts
 
-VERSION = 1
+VERSION = 2  # 2: fingerprints cover property values and only stacks that change
 STATUSES = ("create", "update", "no-change", "error")
 
 
@@ -256,8 +256,9 @@ def read_plan(text: str, where: str) -> Plan:
                             "write it with `shipspec plan --format json --output FILE`") from None
     if not isinstance(doc, dict) or doc.get("version") != VERSION:
         raise PlanFileError(f"{where}: not a shipspec plan of version {VERSION} "
-                            f"(version: {doc.get('version') if isinstance(doc, dict) else None!r}); "
-                            "write it with `shipspec plan --format json --output FILE`")
+                            f"(version: {doc.get('version') if isinstance(doc, dict) else None!r}): it was written "
+                            "by another shipspec version, or is not a plan; plan again with this one "
+                            "(`shipspec plan --format json --output FILE`)")
     stacks: list[StackPlan] = []
     try:
         for d in doc["stacks"]:

@@ -48,7 +48,7 @@ def test_plan_json_matches_the_contract():
                                                               "ap-northeast-1", "UPDATE_COMPLETE"),))
     doc = json.loads(dumps(plan))
     assert list(doc) == ["version", "fingerprint", "base", "head", "target", "notes", "stacks", "orphans"]
-    assert doc["version"] == 1 and re.fullmatch(r"sha256:[0-9a-f]{64}", doc["fingerprint"])
+    assert doc["version"] == 2 and re.fullmatch(r"sha256:[0-9a-f]{64}", doc["fingerprint"])
     s = doc["stacks"][0]
     for key in ("service", "environment", "stack_name", "account", "region", "status", "change_set", "error",
                 "changes", "fingerprint", "template_sha256", "parameters"):
@@ -85,10 +85,10 @@ def test_fingerprint_covers_what_is_applied_and_nothing_else():
 def test_read_plan_explains_bad_files_and_refuses_edited_ones():
     with pytest.raises(PlanFileError, match="not JSON"):
         read_plan("{", "p.json")
-    with pytest.raises(PlanFileError, match="not a shipspec plan of version 1"):
-        read_plan('{"version": 2}', "p.json")
+    with pytest.raises(PlanFileError, match="not a shipspec plan of version 2 .*another shipspec version"):
+        read_plan('{"version": 1, "fingerprint": "x", "stacks": []}', "p.json")
     with pytest.raises(PlanFileError, match="lacks field 'template_sha256'|lacks field"):
-        read_plan('{"version": 1, "fingerprint": "x", "stacks": [{"account": "1", "region": "r", '
+        read_plan('{"version": 2, "fingerprint": "x", "stacks": [{"account": "1", "region": "r", '
                   '"stack_name": "s"}]}', "p.json")
     original = Plan((stack(changes=[SAFE, DANGER]), stack("other-prod-pipeline", changes=[SAFE])))
     ok = read_plan(dumps(original), "p.json")
