@@ -1,9 +1,9 @@
 """Fleet-wide checks: what two (service, environment) pairs must not both do.
 
 Two pairs in one account and region must not create the same named resource (a pipeline,
-CodeBuild project, stack or ECR repository), and EC2 services sharing a cluster must ask for the
-same ECS agent settings (their SSM associations run on the same instances). Each conflict is
-reported at every spec line involved.
+CodeBuild project, stack or ECR repository) nor deploy to the same ECS service, and EC2 services
+sharing a cluster must ask for the same ECS agent settings (their SSM associations run on the same
+instances). Each conflict is reported at every spec line involved.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def check_fleet(services: list["ServiceEnv"]) -> list[Diagnostic]:
         env = s.config.environment
         for kind, name, path in named_resources(s):
             owners[(env.account, env.region, kind, name)].append((s, path))
-    out = check_agent_config_conflicts(services)
+    out = check_agent_config_conflicts(services) + check_deploy_targets(services)
     for (account, region, kind, name), users in sorted(owners.items(), key=lambda kv: kv[0]):
         if len(users) < 2:
             continue
@@ -76,4 +76,40 @@ def check_agent_config_conflicts(services: Iterable) -> list["Diagnostic"]:
                 f"{names}; their SSM associations run on the same instances, so make "
                 f"service.ec2_agent_config the same for all of them (e.g. in services/_defaults.yaml)",
                 "service.ec2_agent_config"))
+    return out
+
+
+def _target_path(s: "ServiceEnv") -> tuple:
+    """The spec line naming the ECS service: service.name when set, else service.cluster."""
+    return ("service", "name") if s.config.service.name else ("service", "cluster")
+
+
+def check_deploy_targets(services: Iterable["ServiceEnv"]) -> list[Diagnostic]:
+    """Two (service, environment) pairs must not deploy to the same ECS service (same account,
+    region, cluster and service name): each pipeline would replace the other's image, and the
+    service would run whichever deployed last."""
+    groups: dict[tuple[str, str, str, str], list] = defaultdict(list)
+    for s in services:
+        c = s.config
+        groups[(c.environment.account, c.environment.region, c.service.cluster, c.ecs_service_name)].append(s)
+    out = []
+    for (account, region, cluster, name), users in sorted(groups.items(), key=lambda kv: kv[0]):
+        if len(users) < 2:
+            continue
+        at = {u.key: u.where(*_target_path(u)) for u in users}
+        field = {u.key: dotted(_target_path(u)) for u in users}
+        shared = {loc for loc in at.values() if list(at.values()).count(loc) > 1}
+        for u in users:  # environments sharing one line of one spec: at each environment's own key
+            env = u.tree.key_locs.get("environment")
+            if at[u.key] in shared and env is not None and env.file == u.file:
+                at[u.key], field[u.key] = env, f"environments.{u.config.environment.name}"
+        places = ", ".join(f"{u.config.name}/{u.config.environment.name} ({at[u.key]})"
+                           for u in sorted(users, key=lambda u: u.key))
+        for u in users:
+            out.append(Diagnostic(
+                at[u.key],
+                f"ECS service {cluster}/{name} in account {account} region {region} is the deploy target of more "
+                f"than one pipeline: {places}; they would overwrite each other's deployments. Point each at its own "
+                "service (service.name, service.cluster) or environment (account, region), or remove the duplicate",
+                field[u.key]))
     return out

@@ -8,9 +8,20 @@ README's spec reference are generated from them.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+)
 
 from ..core.codepipeline import BUILTIN_STAGES
 
@@ -34,6 +45,40 @@ TagMap = dict[Annotated[str, StringConstraints(min_length=1, max_length=128)], A
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CrossAccountArn(_Model):
+    """An ARN written as a mapping, to accept it on purpose in another account than the environment's
+    (the rare intended case, e.g. a secret shared from a central account). Written as a plain string, an
+    ARN must be in the environment's account and region: that catches a prod environment silently using
+    the stg account's secrets because its override was forgotten."""
+
+    arn: str = Field(min_length=1, description="The ARN, as the plain form would hold it.")
+    allow_cross_account: bool = Field(
+        default=False, description="Accept an account other than the environment's (and a region other than "
+        "its own where the reader can reach it there: a container secret or the notification topic).")
+
+
+# Tags of the two forms an ARN value may take; pydantic puts them in error locations (dropped there).
+ARN_FORMS = ("plain", "entry")
+
+
+def _arn_form(value: object) -> str:
+    return ARN_FORMS[1] if isinstance(value, (dict, CrossAccountArn)) else ARN_FORMS[0]
+
+
+def _arn_text(value: "str | CrossAccountArn") -> str:
+    return value.arn if isinstance(value, CrossAccountArn) else value
+
+
+# A plain ARN string, or {arn: ..., allow_cross_account: true}. Validated to the ARN string: the
+# generators see a string either way; the account checks read the allowance from the spec
+# (compiler/spec/arn_checks.py).
+ArnValue = Annotated[
+    Union[Annotated[str, Tag(ARN_FORMS[0])], Annotated[CrossAccountArn, Tag(ARN_FORMS[1])]],
+    Discriminator(_arn_form),
+    AfterValidator(_arn_text),
+]
 
 
 class TokenSecret(_Model):
@@ -86,7 +131,19 @@ class Build(_Model):
     keep_images: int = Field(default=30, ge=1, le=1000, description="The lifecycle policy keeps this many most recent images.")
     dockerfile: str = Field(default="Dockerfile", min_length=1, description="Path of the Dockerfile in the source repository.")
     context: str = Field(default=".", min_length=1, description="Docker build context directory.")
-    build_args: dict[EnvVarName, str] = Field(default_factory=dict, description="docker build --build-arg values (not secret).")
+    build_args: dict[EnvVarName, str] = Field(
+        default_factory=dict, description="docker build --build-arg values (not secret: they stay in the image's "
+        "history; secrets go under build.secrets).")
+    secrets: dict[EnvVarName, ArnValue] = Field(
+        default_factory=dict,
+        description="Secrets the image build needs (a package registry token, say): variable name -> full "
+        "Secrets Manager secret ARN (optionally :json-key[:version-stage:version-id]) or SSM parameter ARN or "
+        "name (/path/name), in the environment's account and region. They are set on the Build CodeBuild "
+        "project as SECRETS_MANAGER / PARAMETER_STORE variables (the build role may read exactly these, and "
+        "decrypt them through the service) and passed to docker build as BuildKit secrets, `--secret "
+        "id=<NAME>,env=<NAME>`, which never enter the image: read one in the Dockerfile with `RUN "
+        "--mount=type=secret,id=<NAME> ...` (the value is in /run/secrets/<NAME>). For the running "
+        "container's secrets see service.secrets.")
     compute_type: ComputeType = Field(default="BUILD_GENERAL1_SMALL", description="CodeBuild compute type.")
     image: str = Field(default="aws/codebuild/standard:7.0", min_length=1, description="CodeBuild build image.")
     timeout_minutes: int = Field(default=30, ge=5, le=480, description="CodeBuild timeout in minutes.")
@@ -156,7 +213,9 @@ class Service(_Model):
     container: Optional[str] = Field(default=None, min_length=1, max_length=255, description="Container name in the task definition; defaults to the spec name.")
     launch_type: Literal["FARGATE", "EC2"] = Field(default="FARGATE", description="Launch type of the service.")
     environment: dict[EnvVarName, str] = Field(default_factory=dict, description="Plain container environment variables (never secrets).")
-    secrets: dict[EnvVarName, str] = Field(default_factory=dict, description="Container secrets: variable name -> Secrets Manager secret ARN or SSM parameter ARN.")
+    secrets: dict[EnvVarName, ArnValue] = Field(
+        default_factory=dict, description="Container secrets: variable name -> Secrets Manager secret ARN or SSM "
+        "parameter ARN, in the environment's account and region (or {arn: ..., allow_cross_account: true}).")
     cpu: Optional[int] = Field(default=None, ge=128, le=16384, description="Task CPU units override.")
     memory: Optional[int] = Field(default=None, ge=128, le=122880, description="Task memory (MiB) override.")
     ec2_agent_config: Ec2AgentConfig = Field(
@@ -178,8 +237,12 @@ class Notifications(_Model):
     events: list[PipelineState] = Field(default_factory=lambda: ["FAILED", "SUCCEEDED"], min_length=1,
                                         description="Pipeline execution states that notify (at least one).")
     emails: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(default_factory=list, description="Email addresses subscribed to the topic.")
-    topic_arn: Optional[str] = Field(default=None, description="An existing SNS topic; when absent the notification stack creates one.")
-    slack_webhook_secret: Optional[str] = Field(default=None, description="Secrets Manager id of a secret holding a Slack incoming-webhook URL.")
+    topic_arn: Optional[ArnValue] = Field(
+        default=None, description="An existing SNS topic, in the environment's account and region (or {arn: ..., "
+        "allow_cross_account: true}); when absent the notification stack creates one.")
+    slack_webhook_secret: Optional[ArnValue] = Field(
+        default=None, description="Secrets Manager id or ARN of a secret holding a Slack incoming-webhook URL (an ARN "
+        "in the environment's account and region, or {arn: ..., allow_cross_account: true} for another account).")
 
 
 # --- custom pipeline stages -------------------------------------------------------------------
@@ -221,6 +284,10 @@ class PolicyStatement(_Model):
     Condition: dict[NonEmpty, dict[NonEmpty, OneOrMany]] = Field(
         default_factory=dict, description="IAM condition block: operator -> condition key -> value(s), e.g. "
         "{StringEquals: {aws:ResourceTag/team: search}}.")
+    allow_cross_account: bool = Field(
+        default=False, description="shipspec's, not IAM's: accept Resource ARNs in another account or region than "
+        "the environment's (by default an error, as a forgotten per-environment override would be). Not "
+        "written into the policy.")
 
 
 class StageAction(_Model):
@@ -250,12 +317,13 @@ class StageAction(_Model):
         "#{codepipeline.PipelineExecutionId}, `#{SourceVariables.<output of the source provider>}` and, after "
         "Build, #{BuildVariables.IMAGE_URI}: the pipeline passes those values per execution; the others are "
         "set on the CodeBuild project. The built-in names and CODEBUILD_* are reserved.")
-    secrets: dict[EnvVarName, str] = Field(
+    secrets: dict[EnvVarName, ArnValue] = Field(
         default_factory=dict,
         description="Secret environment variables: name -> full Secrets Manager secret ARN (optionally "
         ":json-key[:version-stage:version-id]), passed as SECRETS_MANAGER, or SSM parameter ARN or name "
-        "(/path/name) in the environment's account and region, passed as PARAMETER_STORE. The action's role may "
-        "read exactly these (and decrypt them through the service).")
+        "(/path/name), passed as PARAMETER_STORE, in the environment's account and region (a secret in another "
+        "account: {arn: ..., allow_cross_account: true}). The action's role may read exactly these (and decrypt "
+        "them through the service).")
     inputs: list[ArtifactName] = Field(
         default_factory=lambda: ["source"], min_length=1, max_length=5,
         description="Artifacts the action reads, the first being its working directory: source (the primary "

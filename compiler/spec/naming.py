@@ -14,6 +14,9 @@ BOOTSTRAP_STACK = "shipspec-bootstrap"
 SERVICE_TAG = "shipspec:service"
 ENVIRONMENT_TAG = "shipspec:environment"
 BOOTSTRAP_TAG = "shipspec:bootstrap"
+# Variables the Build project sets or its buildspec assigns (compiler/build/render/service_files.py,
+# image_size.py): build.secrets may not use these names.
+BUILD_VARIABLES = ("ECR_REGISTRY", "REPOSITORY_URI", "IMAGE_TAG", "IMAGE_URI", "IMAGE_BYTES", "IMAGE_MB")
 
 
 def base(c: "ServiceConfig") -> str:

@@ -10,10 +10,12 @@ from typing import Callable, Iterable
 from pydantic import ValidationError
 
 from ..core.diagnostics import Diagnostic, Location, SpecError
+from ..core.errors import UsageError
 from . import checks, fleet, secrets_scan
 from .loaded import Project, ServiceEnv
 from .merge import locate, merge, split_environment
 from .models import ENV_RE, ServiceConfig
+from .partial import partial_config
 from .pydantic_errors import pydantic_diagnostics
 from .yamlsrc import LDict, load_file
 
@@ -55,10 +57,13 @@ def load_project(root: Path, names: Iterable[str] = (),
             diags.extend(exc.diagnostics)
     paths = spec_paths(root)
     known = {p.stem for p in paths}
+    unknown = []
     for n in sorted(wanted - known):
         close = difflib.get_close_matches(n, sorted(known), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        diags.append(Diagnostic(Location("services"), f"no spec named '{n}' (services/{n}.yaml){hint}"))
+        unknown.append(f"no spec named '{n}' (services/{n}.yaml){hint}")
+    if unknown:  # the command line named something that is not there: a usage error (exit 2)
+        raise UsageError("; ".join(unknown))
     services: list[ServiceEnv] = []
     for path in paths:
         if wanted and path.stem not in wanted:
@@ -71,6 +76,21 @@ def load_project(root: Path, names: Iterable[str] = (),
     if diags:
         raise SpecError(diags)
     return Project(root, tuple(sorted(services, key=lambda s: s.key)), tuple(rel(root, p) for p in paths))
+
+
+def _environment_typo(env: str, entry: object, envs: dict, defaults: LDict) -> str:
+    """The message for an environment that has no account and region anywhere but whose name is
+    close to one that has them (`prd` beside `prod`): most likely a misspelt override."""
+    if isinstance(entry, dict) and ("account" in entry or "region" in entry):
+        return ""
+    placed = [e for e, v in envs.items() if e != env and isinstance(v, dict) and "account" in v and "region" in v]
+    close = difflib.get_close_matches(env, placed, n=1, cutoff=0.6)
+    if not close:
+        return ""
+    declared = defaults.get("environments") if isinstance(defaults, dict) else None
+    where = " (declared in services/_defaults.yaml)" if isinstance(declared, dict) and close[0] in declared else ""
+    return (f"environment '{env}' has no account and region; did you mean '{close[0]}'{where}? Rename this "
+            f"override to {close[0]}, or give {env} its own account and region")
 
 
 def _load_service(root: Path, path: Path, defaults: LDict) -> list[ServiceEnv]:
@@ -100,6 +120,10 @@ def _load_service(root: Path, path: Path, defaults: LDict) -> list[ServiceEnv]:
                                     "(lowercase letter, then up to 9 lowercase letters or digits)", "environments"))
             continue
         entry = envs[env]
+        typo = _environment_typo(env, entry, envs, defaults)
+        if typo:
+            diags.append(Diagnostic(where, typo, f"environments.{env}"))
+            continue
         if entry is None:
             diags.append(Diagnostic(where, "environment needs at least `account` and `region`", f"environments.{env}"))
             continue
@@ -119,6 +143,9 @@ def _load_service(root: Path, path: Path, defaults: LDict) -> list[ServiceEnv]:
             config = ServiceConfig.model_validate(tree)
         except ValidationError as exc:
             diags.extend(pydantic_diagnostics(exc, tree, ServiceConfig, display))
+            partial = partial_config(exc, tree)  # and the checks on the rest: every error in one run
+            if partial is not None:
+                diags.extend(partial.translate(checks.check_service(ServiceEnv(partial.config, partial.tree, display))))
             continue
         senv = ServiceEnv(config, tree, display)
         diags.extend(checks.check_service(senv))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import types
 import typing
 from typing import Any
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..core.diagnostics import Diagnostic, Location, dotted
 from .merge import locate
+from .models import ARN_FORMS, CrossAccountArn
 from .yamlsrc import LDict
 
 
@@ -54,10 +56,52 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def without_form_tags(model: type[BaseModel], loc: tuple) -> tuple:
+    """`loc` without the tags pydantic inserts for the form an ARN value took (models.ARN_FORMS)."""
+    out: list[Any] = []
+    for part in loc:
+        if part in ARN_FORMS and CrossAccountArn in types_at(model, tuple(out)):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _did_you_mean(value: Any, allowed: list[str]) -> str:
+    """"; did you mean 'X'?" for a near miss (case-insensitive), else ""."""
+    if not isinstance(value, str) or not allowed:
+        return ""
+    # Compare what differs: BUILD_GENERAL1_TINY is no near miss of BUILD_GENERAL1_MEDIUM.
+    common = os.path.commonprefix([a.lower() for a in allowed]) if len(allowed) > 1 else ""
+    if not value.lower().startswith(common):
+        common = ""
+    by_rest = {a.lower()[len(common):]: a for a in allowed}
+    close = difflib.get_close_matches(value.lower()[len(common):], list(by_rest), n=1, cutoff=0.6)
+    return f"; did you mean '{by_rest[close[0]]}'?" if close else ""
+
+
+def _literal_values(expected: str) -> list[str]:
+    """The allowed values in pydantic's "'a', 'b' or 'c'"."""
+    return [v.strip().strip("'") for v in expected.replace(" or ", ", ").split(",") if v.strip()]
+
+
+def _custom_stage_hint(tree: LDict, loc: tuple, value: Any) -> str:
+    """For `stages[i].after` naming a custom stage: how to place a stage after it."""
+    if len(loc) != 3 or loc[0] != "stages" or loc[2] != "after" or not isinstance(value, str):
+        return ""
+    stages = tree.get("stages")
+    for other in stages if isinstance(stages, list) else ():
+        if isinstance(other, dict) and str(other.get("name", "")).lower() == value.lower():
+            anchor = other.get("after")
+            return (f"; '{other.get('name')}' is a custom stage, and a stage follows a built-in one: to run after it, "
+                    f"give this stage after: {anchor} too and list it later (stages with the same `after` run in list "
+                    "order)")
+    return ""
+
+
 def pydantic_diagnostics(exc: ValidationError, tree: LDict, model: type[BaseModel], file: str) -> list[Diagnostic]:
     diags = []
     for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
+        loc = without_form_tags(model, tuple(err["loc"]))
         kind = err["type"]
         on_key = bool(loc) and loc[-1] == "[key]"
         if on_key:  # a bad mapping key: point at the key itself
@@ -76,7 +120,8 @@ def pydantic_diagnostics(exc: ValidationError, tree: LDict, model: type[BaseMode
         elif kind in ("literal_error", "enum"):
             where = locate(tree, loc)
             allowed = ctx.get("expected", "").replace("'", "")
-            msg = f"{_describe(value)} is not one of {allowed}"
+            msg = (f"{_describe(value)} is not one of {allowed}"
+                   f"{_custom_stage_hint(tree, loc, value) or _did_you_mean(value, _literal_values(ctx.get('expected', '')))}")
         elif kind == "string_pattern_mismatch":
             where = locate(tree, loc, key=on_key)
             msg = f"{_describe(value)} is not valid: it must match {ctx.get('pattern')}"

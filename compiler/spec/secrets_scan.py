@@ -14,6 +14,17 @@ from .yamlsrc import LDict, LList
 
 # plain-value maps whose names are checked
 PLAIN_MAPS = (("service", "environment"), ("build", "build_args"))
+# where a secret-looking plain value belongs instead: the running container's secrets, or the build's
+_SECRETS_HOME = {
+    ("service", "environment"): "service.secrets as a Secrets Manager or SSM parameter ARN",
+    ("build", "build_args"): "build.secrets as a Secrets Manager or SSM parameter reference (docker build reads "
+                             "it as a BuildKit secret, which never enters the image)",
+}
+
+
+def _home(path: tuple) -> str:
+    """Where a secret found at `path` belongs: build.secrets for a build arg, else service.secrets."""
+    return "build.secrets" if tuple(path[-3:-1]) == ("build", "build_args") else "service.secrets"
 
 
 def _walk(node: Any, path: tuple) -> Iterator[tuple[tuple, Any, Location | None]]:
@@ -59,7 +70,7 @@ def scan(tree: LDict, file: str) -> list[Diagnostic]:
         if what:
             out.append(Diagnostic(loc or Location(file), f"this value looks like {what}; never put secrets in a "
                                   "spec: store it in Secrets Manager or SSM Parameter Store and reference its "
-                                  "ARN under service.secrets", dotted(path)))
+                                  f"ARN under {_home(path)}", dotted(path)))
     for path, mapping in _plain_maps(tree):
         for name in mapping:
             where = mapping.key_locs.get(name) or Location(file)
@@ -70,7 +81,7 @@ def scan(tree: LDict, file: str) -> list[Diagnostic]:
                                       dotted(path + (name,))))
             elif secret_like_name(name):
                 out.append(Diagnostic(where, f"'{name}' looks like a secret but is a plain value; move it to "
-                                      "service.secrets as a Secrets Manager or SSM parameter ARN",
+                                      f"{_SECRETS_HOME[path[-2:]]}",
                                       dotted(path + (name,))))
     for path, mapping in _secret_maps(tree):
         for name in mapping:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..core.arns import parse_secret_ref
 from ..core.codepipeline import (
     ANY_VARIABLE_RE,
     BUILTIN_STAGES,
@@ -23,7 +22,9 @@ from ..core.codepipeline import (
 from ..core.diagnostics import Diagnostic, dotted
 from ..core.iam_policy import statement_problems
 from ..core.secrets import secret_like_name
+from . import arn_checks
 from . import stage_plan as st
+from .codebuild_secrets import check_secrets
 
 if TYPE_CHECKING:
     from .loaded import ServiceEnv
@@ -168,29 +169,7 @@ def _check_commands(out: _Out, c, stage: "Stage", action: "StageAction", path: t
 
 
 def _check_secrets(out: _Out, c, action: "StageAction", path: tuple) -> None:
-    env = c.environment
-    for name, value in action.secrets.items():
-        where = path + ("secrets", name)
-        kind = st.secret_kind(value)
-        if name in st.RESERVED_VARIABLES or name.startswith("CODEBUILD_"):
-            out.add(where, f"'{name}' is reserved; choose another name", key=True)
-        if kind is None:
-            if value.startswith("arn:") and ":secretsmanager:" in value:
-                msg = ("is not a full Secrets Manager secret ARN; use the ARN with its 6-character suffix "
-                       "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf), optionally followed by "
-                       ":<json-key>: the role's read access and decrypt condition name that exact secret")
-            else:
-                msg = ("is neither a Secrets Manager secret ARN nor an SSM parameter ARN or name; use "
-                       "arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf or /path/to/parameter")
-            out.add(where, f"'{value}' {msg}")
-            continue
-        ref = parse_secret_ref(value)
-        if ref is not None and ref.arn is not None and ref.region != env.region:
-            out.add(where, f"region {ref.region} in the ARN differs from environment '{env.name}' region "
-                    f"{env.region}; CodeBuild reads secrets in its own region")
-        elif ref is not None and ref.arn is not None and kind == "PARAMETER_STORE" and ref.account != env.account:
-            out.add(where, f"account {ref.account} in the ARN differs from environment '{env.name}' account "
-                    f"{env.account}; CodeBuild reads Parameter Store variables by name in its own account")
+    out.diags += check_secrets(out.s, path + ("secrets",), action.secrets, st.RESERVED_VARIABLES)
 
 
 def _check_statements(out: _Out, stage: "Stage", action: "StageAction", path: tuple) -> None:
@@ -213,8 +192,10 @@ def _check_statements(out: _Out, stage: "Stage", action: "StageAction", path: tu
     # The least-privilege rules `shipspec lint` runs on the role (SS101-SS103), here at the spec's line.
     role = st.logical_prefix(stage.name, action.name) + "Role"
     for k, statement in enumerate(action.policy_statements):
-        for p in statement_problems(statement.model_dump(exclude_none=True, exclude_defaults=True)):
+        written = statement.model_dump(exclude_none=True, exclude_defaults=True, exclude={"allow_cross_account"})
+        for p in statement_problems(written):
             out.add(path + ("policy_statements", k, *p.path), f"{role}: {p.message}", code=p.rule)
+        out.diags += arn_checks.check_statement(out.s, path + ("policy_statements", k), statement)
 
 
 def _texts(value: Any, path: tuple) -> list[tuple[tuple, str]]:

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..core.arns import parse_secret_ref
 from ..core.codepipeline import (
     BUILD_ARTIFACT,
     BUILD_NAMESPACE,
@@ -161,15 +160,3 @@ def action_environment(c: "ServiceConfig", p: ActionPlan) -> list[dict]:
 
 def environment_json(c: "ServiceConfig", p: ActionPlan) -> str:
     return json.dumps(action_environment(c, p), separators=(",", ":"))  # as cfn.compact_json
-
-
-def secret_kind(value: str) -> str | None:
-    """SECRETS_MANAGER, PARAMETER_STORE, or None for a value that is neither (the checks report it)."""
-    ref = parse_secret_ref(value)
-    if ref is not None and ref.full_secret_arn:
-        return "SECRETS_MANAGER"
-    if ref is not None and ref.parameter:
-        return "PARAMETER_STORE"
-    return None
-
-

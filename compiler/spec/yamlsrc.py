@@ -15,10 +15,13 @@ from typing import Any
 import yaml
 
 from ..core.diagnostics import Diagnostic, Location, SpecError
+from .yaml_hints import syntax_hint
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 20_000  # a real spec has a few hundred nodes
 MAX_DEPTH = 64
+MERGE_KEY = ("merge keys ('<<') are not supported: write the keys out, or put values every service shares in "
+             "services/_defaults.yaml (an alias of a whole value, such as `- *tests`, works)")
 
 
 class LDict(dict):
@@ -66,14 +69,16 @@ class _Converter:
         if isinstance(node, yaml.MappingNode):
             out = LDict(loc=_loc(self.file, node.start_mark))
             for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag == "tag:yaml.org,2002:merge":
+                    self.errors.append(Diagnostic(_loc(self.file, key_node.start_mark), MERGE_KEY))
+                    continue
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
                     self.errors.append(Diagnostic(_loc(self.file, key_node.start_mark),
                                                   "mapping keys must be plain strings"))
                     continue
                 key = key_node.value
                 if key == "<<":
-                    self.errors.append(Diagnostic(_loc(self.file, key_node.start_mark),
-                                                  "merge keys ('<<') are not supported; write the keys out"))
+                    self.errors.append(Diagnostic(_loc(self.file, key_node.start_mark), MERGE_KEY))
                     continue
                 if key in out:
                     first = out.key_locs[key]
@@ -182,7 +187,8 @@ def load_text(text: str, file: str) -> Any:
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             problem = f"{exc.problem} ({exc.context})"
-        raise SpecError([Diagnostic(loc, f"YAML syntax error: {problem}")]) from None
+        hint = syntax_hint(text, exc.problem or "", loc.line, loc.col) if mark else ""
+        raise SpecError([Diagnostic(loc, f"YAML syntax error: {problem}" + (f"; {hint}" if hint else ""))]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Diagnostic(Location(file, 1, 1), f"YAML error: {exc}")]) from None
     except RecursionError:

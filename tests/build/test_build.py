@@ -206,9 +206,11 @@ def test_usage_errors_exit_2(example_repo, tmp_path):
     assert run_cli("validate", root=empty).status == 2
 
 
-def test_validate_unknown_name_suggests(example_repo):
+def test_validate_unknown_name_is_a_usage_error_and_suggests(example_repo):
     result = run_cli("validate", "news-wbe", root=example_repo)
-    assert result.status == 1 and "did you mean 'news-web'" in result.err
+    assert result.status == 2 and "did you mean 'news-web'" in result.err
+    assert run_cli("validate", "no-such-service", root=example_repo).status == 2
+    assert run_cli("build", root=example_repo).status == 0  # the specs themselves are fine
 
 
 def test_second_build_waits_for_the_first_then_gives_up_clearly(example_repo):

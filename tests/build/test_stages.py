@@ -524,7 +524,7 @@ def test_least_privilege_findings_carry_the_rule_id(tmp_path):
            commands: [ls]
            policy_statements:
              - {Effect: Allow, Action: "*", Resource: "*"}
-             - {Effect: Allow, Action: iam:PassRole, Resource: "arn:aws:iam::111111111111:role/*"}""")
+             - {Effect: Allow, Action: iam:PassRole, Resource: "arn:aws:iam::${AWS::AccountId}:role/*"}""")
     assert {d.code for d in diags} == {"SS101", "SS102", "SS103"}
 
 

@@ -180,7 +180,8 @@ def test_deleted_spec_without_committed_generated_tree_reads_the_base_specs(tmp_
 def test_removed_environment_is_an_orphan(repo):
     spec = repo / "services/photo-thumbs.yaml"
     spec.write_text(spec.read_text() + "environments:\n  qa:\n    account: \"111111111111\"\n"
-                    "    region: ap-northeast-1\n    build: {manage_repository: false}\n")
+                    "    region: ap-northeast-1\n    build: {manage_repository: false}\n"
+                    "    service: {name: photo-thumbs-qa}\n")
     build(repo)
     commit_all(repo, "photo-thumbs qa")
     spec.write_text(spec.read_text().split("environments:")[0])

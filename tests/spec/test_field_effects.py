@@ -1,15 +1,19 @@
 """Every spec field changes the output, and where: one mutation per field, from the
-news-web/prod baseline. A new field without an entry here fails `test_every_field_has_an_effect_test`."""
+news-web/prod baseline. A new field without an entry here fails `test_every_field_has_an_effect_test`.
+A field that changes what validation accepts rather than the output (`allow_cross_account`) has its
+effect shown on validation instead (`VALIDATION_EFFECTS`)."""
 
 from __future__ import annotations
 
 import typing
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from compiler.build.compile import render_service
-from compiler.spec.models import ServiceConfig
+from compiler.core.diagnostics import SpecError
+from compiler.spec.models import CrossAccountArn, ServiceConfig
 from compiler.spec.project import load_project
 
 ARN = "arn:aws:codeconnections:ap-northeast-1:222222222222:connection/99999999-0000-0000-0000-000000000000"
@@ -72,6 +76,7 @@ EFFECTS: dict[str, tuple[dict, str, str]] = {
     "build.dockerfile": ({"build": {"dockerfile": "docker/Prod.Dockerfile"}}, "buildspec.yml", "docker/Prod.Dockerfile"),
     "build.context": ({"build": {"context": "app"}}, "buildspec.yml", "app"),
     "build.build_args": ({"build": {"build_args": {"NODE_VERSION": "22"}}}, "buildspec.yml", "NODE_VERSION=22"),
+    "build.secrets": ({"build": {"secrets": {"NPM_TOKEN": SM}}}, "buildspec.yml", "--secret id=NPM_TOKEN,env=NPM_TOKEN"),
     "build.compute_type": ({"build": {"compute_type": "BUILD_GENERAL1_LARGE"}}, "codepipeline.yml", "BUILD_GENERAL1_LARGE"),
     "build.image": ({"build": {"image": "aws/codebuild/standard:8.0"}}, "codepipeline.yml", "aws/codebuild/standard:8.0"),
     "build.timeout_minutes": ({"build": {"timeout_minutes": 77}}, "codepipeline.yml", "TimeoutInMinutes: 77"),
@@ -153,16 +158,44 @@ EFFECTS: dict[str, tuple[dict, str, str]] = {
 # fields with no effect on purpose, and why
 NO_EFFECT = {"version": "only version 1 exists"}
 
+# fields whose effect is on what validation accepts: path -> a patch of news-web's prod environment
+# from a value written as the patch function gives it (plain, or {arn, allow_cross_account: true})
+STG_SECRET = "arn:aws:secretsmanager:ap-northeast-1:111111111111:secret:shared/token-AbCdEf"
+STG_TOPIC = "arn:aws:sns:ap-northeast-1:111111111111:alerts"
+
+
+def _entry(value: str, allow: bool) -> object:
+    return {"arn": value, "allow_cross_account": True} if allow else value
+
+
+VALIDATION_EFFECTS = {
+    "service.secrets.allow_cross_account":
+        lambda allow: {"service": {"secrets": {"DB_PASSWORD": _entry(STG_SECRET, allow)}}},
+    "build.secrets.allow_cross_account": lambda allow: {"build": {"secrets": {"NPM_TOKEN": _entry(STG_SECRET, allow)}}},
+    "stages.actions.secrets.allow_cross_account":
+        lambda allow: _stage(secrets={"PROBE_KEY": _entry(STG_SECRET, allow)}),
+    "stages.actions.policy_statements.allow_cross_account":
+        lambda allow: _stage(policy_statements=[{"Effect": "Allow", "Action": "sns:Publish", "Resource": STG_TOPIC,
+                                                 **({"allow_cross_account": True} if allow else {})}]),
+    "notifications.topic_arn.allow_cross_account":
+        lambda allow: {"notifications": {"topic_arn": _entry(STG_TOPIC, allow)}},
+    "notifications.slack_webhook_secret.allow_cross_account":
+        lambda allow: {"notifications": {"slack_webhook_secret": _entry(STG_SECRET, allow)}},
+}
+
 
 def _leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
     """Every field; a field holding models counts through its own fields (a list of models
-    also counts itself: adding or removing items is an effect of its own)."""
+    also counts itself: adding or removing items is an effect of its own). An ARN value that may
+    be written as a CrossAccountArn counts itself (its `arn` is that value) and its allowance."""
     out = []
     for name, f in model.model_fields.items():
         path = f"{prefix}{name}"
-        inner = _models_in(f.annotation)
+        inner = [tp for tp in _models_in(f.annotation) if tp is not CrossAccountArn]
         if not inner or typing.get_origin(f.annotation) is list:
             out.append(path)
+        if CrossAccountArn in _models_in(f.annotation):
+            out.append(f"{path}.allow_cross_account")
         for tp in inner:
             out += _leaf_paths(tp, path + ".")
     return out
@@ -196,9 +229,31 @@ def _files(config: ServiceConfig) -> dict[str, bytes]:
 
 def test_every_field_has_an_effect_test():
     fields = set(_leaf_paths(ServiceConfig))
-    missing = fields - set(EFFECTS) - set(NO_EFFECT)
+    missing = fields - set(EFFECTS) - set(NO_EFFECT) - set(VALIDATION_EFFECTS)
     assert not missing, f"fields without an effect test: {sorted(missing)}"
     assert not (set(EFFECTS) - fields), "effect tests for fields that no longer exist"
+    assert not (set(VALIDATION_EFFECTS) - fields), "validation effect tests for fields that no longer exist"
+
+
+def _validate_with_prod(repo, patch: dict) -> list[str]:
+    """Errors of news-web with `patch` merged into its prod environment ([] when valid)."""
+    spec = repo / "services/news-web.yaml"
+    data = yaml.safe_load(spec.read_text())
+    data["environments"]["prod"] = _deep(data["environments"]["prod"], patch)
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    try:
+        load_project(repo, ["news-web"])
+    except SpecError as exc:
+        return [d.render() for d in exc.diagnostics]
+    return []
+
+
+@pytest.mark.parametrize("field", sorted(VALIDATION_EFFECTS))
+def test_field_changes_what_validation_accepts(field, example_repo):
+    """The stg account's ARN in prod is refused as written, and accepted when marked as intended."""
+    plain = _validate_with_prod(example_repo, VALIDATION_EFFECTS[field](False))
+    assert plain and all("account 111111111111 in the ARN differs from environment 'prod'" in e for e in plain), plain
+    assert _validate_with_prod(example_repo, VALIDATION_EFFECTS[field](True)) == []
 
 
 @pytest.mark.parametrize("field", sorted(EFFECTS))

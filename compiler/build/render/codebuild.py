@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...core.arns import parse_secret_ref
 from ...spec import naming
+from ...spec.codebuild_secrets import secret_kind
 from . import cfn, iam
 from .service_files import REPO_DIR, build_buildspec, build_project_environment, update_buildspec
 
@@ -23,6 +25,17 @@ UPDATE_TIMEOUT_MINUTES = 15
 
 def project_names(c: "ServiceConfig") -> dict[str, str]:
     return {BUILD_PROJECT: naming.build_project(c), UPDATE_PROJECT: naming.update_project(c)}
+
+
+def secret_variables(secrets: dict[str, str]) -> list[dict]:
+    """A project's secret EnvironmentVariables (a stage action's `secrets`, `build.secrets`): a Secrets
+    Manager secret by its ARN (SECRETS_MANAGER), an SSM parameter by its name (PARAMETER_STORE)."""
+    out = []
+    for name, value in sorted(secrets.items()):
+        kind = secret_kind(value) or "SECRETS_MANAGER"
+        ref = parse_secret_ref(value)
+        out.append({"Name": name, "Type": kind, "Value": ref.name if kind == "PARAMETER_STORE" and ref else value})
+    return out
 
 
 def log_group(name: str, tags: list[dict]) -> dict:
@@ -77,6 +90,7 @@ def _build_statements(c: "ServiceConfig", repository_id: str | None) -> list[dic
                   iam.ecr_repository_arn(c, repository_id), sid="EcrPush"),
         # the build reports the pushed image's size (build.max_image_mb)
         cfn.allow(["ecr:DescribeImages"], iam.ecr_repository_arn(c, repository_id), sid="EcrImageSize"),
+        *iam.secret_read_statements(c.build.secrets.values()),  # build.secrets, and nothing else
     ]
 
 
@@ -100,7 +114,8 @@ def render_projects(c: "ServiceConfig", repository_id: str | None) -> dict[str, 
     names = project_names(c)
     tags = iam.resource_tags(c)
     inline = c.build.buildspec == "inline"
-    build_env = [{"Name": k, "Type": "PLAINTEXT", "Value": v} for k, v in sorted(build_project_environment(c).items())]
+    build_env = sorted([{"Name": k, "Type": "PLAINTEXT", "Value": v} for k, v in build_project_environment(c).items()]
+                       + secret_variables(c.build.secrets), key=lambda v: v["Name"])
     out: dict[str, dict] = {}
     out[BUILD_LOGS] = log_group(f"/aws/codebuild/{names[BUILD_PROJECT]}", tags)
     out[BUILD_ROLE] = iam.role("codebuild.amazonaws.com", "build", _build_statements(c, repository_id), tags,

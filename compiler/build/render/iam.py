@@ -6,8 +6,9 @@ say why next to where they are built.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
+from ...core.arns import parse_secret_ref
 from ...spec import naming
 from . import cfn
 
@@ -85,6 +86,32 @@ def artifact_statements(write: bool = True) -> list[dict]:
         cfn.allow(s3_actions, artifact_objects_arn(), sid="Artifacts"),
         cfn.allow(kms_actions, artifact_key_arn(), sid="ArtifactKey"),
     ]
+
+
+def secret_read_statements(values: Iterable[str]) -> list[dict]:
+    """Read exactly these secret references (a CodeBuild project's SECRETS_MANAGER and PARAMETER_STORE
+    variables), and decrypt them under a customer managed key only through the service that holds them."""
+    refs = [r for r in map(parse_secret_ref, values) if r is not None]
+    secret_refs = [r for r in refs if r.full_secret_arn]
+    secrets = sorted({r.secret_arn for r in secret_refs})
+    params = sorted({r.parameter_path for r in refs if r.parameter})
+    out: list[dict] = []
+    if secrets:
+        keys = sorted({f"arn:{r.arn.partition}:kms:{r.region}:{r.account}:key/*" for r in secret_refs if r.arn})
+        regions = sorted({r.region for r in secret_refs})
+        out.append(cfn.allow(["secretsmanager:GetSecretValue"], secrets, sid="ReadSecrets"))
+        # Customer managed keys: decrypt only through Secrets Manager, only for these secrets.
+        out.append(cfn.allow(["kms:Decrypt"], keys, sid="DecryptSecrets", condition={"StringEquals": {
+            "kms:ViaService": [f"secretsmanager.{r}.amazonaws.com" for r in regions],
+            "kms:EncryptionContext:SecretARN": secrets}}))
+    if params:
+        arns = [cfn.arn("ssm", f"parameter/{p}") for p in params]
+        out.append(cfn.allow(["ssm:GetParameters"], arns, sid="ReadParameters"))
+        # SecureString parameters under a customer managed key: decrypt only through SSM, only these.
+        out.append(cfn.allow(["kms:Decrypt"], cfn.arn("kms", "key/*"), sid="DecryptParameters", condition={
+            "StringEquals": {"kms:ViaService": cfn.sub("ssm.${AWS::Region}.amazonaws.com"),
+                             "kms:EncryptionContext:PARAMETER_ARN": arns}}))
+    return out
 
 
 def logs_statement(log_group_logical_id: str) -> dict:

@@ -3,7 +3,8 @@
 The contract (used by the pipeline template renderer, the variable checks and the tests):
 
 - the Build CodeBuild project provides the environment variables in `build_project_environment(c)`
-  (plain name/value pairs set on the project; never secrets);
+  (plain name/value pairs set on the project; never secrets) and, by reference, `build.secrets`
+  (passed to docker build as BuildKit secrets, never as build args);
 - build_buildspec(c) pushes the image and lists IMAGE_VARIABLE under env.exported-variables;
   the Build action has Namespace BUILD_NAMESPACE, so later actions read #{BuildVariables.IMAGE_URI};
 - update_buildspec(c) runs update_taskdefinition.sh (embedded for build.buildspec=inline,
@@ -66,9 +67,15 @@ def _require(variable: str, hint: str) -> str:
 
 
 def docker_build_command(c: "ServiceConfig") -> str:
-    parts = ["docker", "build", "-f", shlex.quote(c.build.dockerfile)]
+    """docker build with the build args and, from build.secrets (set on the project as secret
+    variables), BuildKit secrets: a Dockerfile mounts them (`RUN --mount=type=secret,id=NAME`) and
+    they never enter the image or its history, as build args would."""
+    parts = ["DOCKER_BUILDKIT=1"] if c.build.secrets else []
+    parts += ["docker", "build", "-f", shlex.quote(c.build.dockerfile)]
     for key, value in sorted(c.build.build_args.items()):
         parts += ["--build-arg", shlex.quote(f"{key}={value}")]
+    for name in sorted(c.build.secrets):
+        parts += ["--secret", f"id={name},env={name}"]
     parts += ["-t", f'"${IMAGE_VARIABLE}"', shlex.quote(c.build.context)]
     return " ".join(parts)
 

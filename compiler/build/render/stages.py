@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...core.arns import parse_secret_ref
 from ...spec.stage_plan import (
     PSEUDO_PARAMETERS,
     SUBSTITUTION_RE,
@@ -17,12 +16,11 @@ from ...spec.stage_plan import (
     builtin_order,
     environment_json,
     plans,
-    secret_kind,
 )
 from . import cfn, codebuild, iam
 
 if TYPE_CHECKING:
-    from ...spec.models import PolicyStatement, ServiceConfig, StageAction
+    from ...spec.models import PolicyStatement, ServiceConfig
 
 
 # --- values --------------------------------------------------------------------------------------
@@ -65,42 +63,14 @@ def buildspec(c: "ServiceConfig", p: ActionPlan) -> str:
 def project_environment(p: ActionPlan) -> list[dict]:
     """Project variables: plain values without pipeline variables, and the secrets by reference."""
     out = [{"Name": k, "Type": "PLAINTEXT", "Value": v} for k, v in p.action.environment.items() if "#{" not in v]
-    for name, value in p.action.secrets.items():
-        kind = secret_kind(value) or "SECRETS_MANAGER"
-        ref = parse_secret_ref(value)
-        out.append({"Name": name, "Type": kind, "Value": ref.name if kind == "PARAMETER_STORE" and ref else value})
-    return sorted(out, key=lambda v: v["Name"])
-
-
-def _secret_statements(action: "StageAction") -> list[dict]:
-    refs = [r for r in map(parse_secret_ref, action.secrets.values()) if r is not None]
-    secret_refs = [r for r in refs if r.full_secret_arn]
-    secrets = sorted({r.secret_arn for r in secret_refs})
-    params = sorted({r.parameter_path for r in refs if r.parameter})
-    out: list[dict] = []
-    if secrets:
-        keys = sorted({f"arn:{r.arn.partition}:kms:{r.region}:{r.account}:key/*" for r in secret_refs if r.arn})
-        regions = sorted({r.region for r in secret_refs})
-        out.append(cfn.allow(["secretsmanager:GetSecretValue"], secrets, sid="ReadSecrets"))
-        # Customer managed keys: decrypt only through Secrets Manager, only for these secrets.
-        out.append(cfn.allow(["kms:Decrypt"], keys, sid="DecryptSecrets", condition={"StringEquals": {
-            "kms:ViaService": [f"secretsmanager.{r}.amazonaws.com" for r in regions],
-            "kms:EncryptionContext:SecretARN": secrets}}))
-    if params:
-        arns = [cfn.arn("ssm", f"parameter/{p}") for p in params]
-        out.append(cfn.allow(["ssm:GetParameters"], arns, sid="ReadParameters"))
-        # SecureString parameters under a customer managed key: decrypt only through SSM, only these.
-        out.append(cfn.allow(["kms:Decrypt"], cfn.arn("kms", "key/*"), sid="DecryptParameters", condition={
-            "StringEquals": {"kms:ViaService": cfn.sub("ssm.${AWS::Region}.amazonaws.com"),
-                             "kms:EncryptionContext:PARAMETER_ARN": arns}}))
-    return out
+    return sorted(out + codebuild.secret_variables(p.action.secrets), key=lambda v: v["Name"])
 
 
 def role_statements(p: ActionPlan) -> list[dict]:
     return [
         iam.logs_statement(p.logs_id),
         *iam.artifact_statements(write=False),  # reads its inputs; it has no output artifact
-        *_secret_statements(p.action),
+        *iam.secret_read_statements(p.action.secrets.values()),
         *(user_statement(st) for st in p.action.policy_statements),
     ]
 
