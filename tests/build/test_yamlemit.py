@@ -49,7 +49,7 @@ def test_c_emitter_agrees_wherever_it_is_used(data):
 
 @pytest.mark.parametrize("value", [
     {"": "empty key"}, {"k" * 200: 1}, "trailing space \nnext", "\nleading break", "keep\n\n",
-    " leading space\nx", "bom\ufeff", "nul\x00", "long " * 40 + "\x85",
+    " leading space\nx", "bom\ufeff", "nul\x00", "long " * 40 + "\x85", "\u2028\n", "a\u2029b\nc",
 ])
 def test_known_disagreements_go_to_the_python_emitter(value):
     doc = {"Value": value}

@@ -17,8 +17,10 @@ from typing import Any
 
 import yaml
 
-_P = "\\x20-\\x7e\\xa0-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"  # printable for both emitters, no BOM
-_G = "\\x21-\\x7e\\xa1-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"  # the same without spaces
+# Printable for both emitters: no BOM, and no U+2028/U+2029 (line breaks to YAML, which the two
+# emitters write differently: hypothesis found one).
+_P = "\\x20-\\x7e\\xa0-\\u2027\\u202a-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"
+_G = "\\x21-\\x7e\\xa1-\\u2027\\u202a-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"  # the same without spaces
 _SCALARS = (int, float, bool, type(None))
 
 
