@@ -201,3 +201,85 @@ def test_loader_reports_every_duplicate_key():
 def test_valid_baseline_is_valid(root):
     (root / "services" / "svc-a.yaml").write_text(yaml.safe_dump(VALID))
     assert len(load_project(root).services) == 1
+
+
+# --- issue 16: what got past the loader and the secret scan ------------------------------------
+
+FAKE_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS's documentation example, built from parts
+
+
+def _spec(**changes) -> str:
+    doc = copy.deepcopy(VALID)
+    for dotted_path, value in changes.items():
+        node = doc
+        *parents, last = dotted_path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return yaml.safe_dump(doc)
+
+
+@pytest.mark.parametrize("text", [
+    b"name: svc-a\ntags: !!python/object/apply:os.system ['true']\n",
+    b"name: svc-a\nsource: !!python/object/new:dict {provider: s3}\n",
+    b"name: svc-a\nservice: !Ref [Cluster]\n",
+    b"name: svc-a\nbuild: {build_args: !!set {A: null}}\n",
+])
+def test_tags_on_collections_are_refused_like_tags_on_scalars(root, text):
+    _timed_error(root, text, "unsupported YAML tag")
+
+
+def test_a_tag_is_reported_where_it_is_written(root):
+    (root / "services" / "svc-a.yaml").write_text(_spec() + "description: !Sub x\nstages: !Ref [y]\n")
+    err = run_cli("validate", root=root).err
+    lines = len(_spec().splitlines())
+    assert f"services/svc-a.yaml:{lines + 1}:14: error: unsupported YAML tag !Sub" in err
+    assert f"services/svc-a.yaml:{lines + 2}:9: error: unsupported YAML tag !Ref" in err
+
+
+def test_a_binary_scalar_is_scanned_after_decoding(root):
+    encoded = __import__("base64").b64encode(FAKE_KEY_ID.encode()).decode()
+    (root / "services" / "svc-a.yaml").write_text(_spec() + f"description: !!binary {encoded}\n")
+    result = run_cli("validate", root=root)
+    assert result.status == 1
+    assert "description: this value looks like an AWS access key id" in result.err
+    assert FAKE_KEY_ID not in result.err and encoded not in result.err
+
+
+def test_a_credential_used_as_a_mapping_key_is_found(root):
+    (root / "services" / "svc-a.yaml").write_text(_spec(**{"service.environment": {FAKE_KEY_ID: "x"}}))
+    result = run_cli("validate", root=root)
+    assert result.status == 1
+    assert "this key looks like an AWS access key id" in result.err
+
+
+@pytest.mark.parametrize("field", ["tags.db", "build.build_args.DB", "service.environment.DB", "description"])
+def test_dynamic_references_are_refused_wherever_a_value_lands(root, field):
+    ref = "{{resolve:secretsmanager:other-team/db:SecretString:password}}"
+    (root / "services" / "svc-a.yaml").write_text(_spec(**{field: ref}))
+    result = run_cli("build", root=root)
+    assert result.status == 1
+    assert f"{field}: this value holds a CloudFormation dynamic reference" in result.err
+    assert "service.secrets for the running container, or build.secrets for the image build" in result.err
+    assert not (root / "generated").exists()
+
+
+def test_dynamic_reference_in_a_stage_environment_is_refused(root):
+    stage = {"name": "Smoke", "after": "Deploy", "actions": [{
+        "name": "Check", "commands": ["echo ok"],
+        "environment": {"OTHER": "{{resolve:ssm-secure:/other-team/db}}"}}]}
+    env = {"account": "111111111111", "region": "ap-northeast-1", "stages": [stage]}
+    (root / "services" / "svc-a.yaml").write_text(_spec(**{"environments.stg": env}))
+    result = run_cli("validate", root=root)
+    assert result.status == 1
+    assert "environments.stg.stages[0].actions[0].environment.OTHER: this value holds a CloudFormation dynamic" \
+        in result.err
+
+
+def test_documented_limits_are_the_codes(repo_root):
+    from compiler.spec import yamlsrc
+
+    doc = (repo_root / "docs" / "security.md").read_text()
+    assert f"at most {yamlsrc.MAX_NODES:,} nodes after alias expansion (`MAX_NODES`" in doc
+    assert f"{yamlsrc.MAX_DEPTH} levels of nesting (`MAX_DEPTH`" in doc
+    assert f"files over {yamlsrc.MAX_BYTES // 1_000_000} MB (`MAX_BYTES`)" in doc
