@@ -10,13 +10,14 @@ from ..core.arns import parse_arn
 from ..core.codepipeline import RESERVED_ARTIFACTS
 from ..core.diagnostics import Diagnostic, dotted
 from . import naming
+from .name_checks import check_names
 from .stage_checks import check_stages
 
 if TYPE_CHECKING:
     from .loaded import ServiceEnv
 
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-CODECOMMIT_RE = re.compile(r"^[\w.-]{1,100}$")
+CODECOMMIT_RE = re.compile(r"^[\w.-]{1,100}$", re.ASCII)
 S3_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+\.zip$")
 
 
@@ -111,4 +112,5 @@ def check_service(s: "ServiceEnv") -> list[Diagnostic]:
     if len(pipeline) > 100:
         out.append(Diagnostic(s.where("name"), f"pipeline name '{pipeline}' exceeds 100 characters", "name"))
     out += check_stages(s)
+    out += check_names(s)
     return out
