@@ -283,3 +283,13 @@ def test_documented_limits_are_the_codes(repo_root):
     assert f"at most {yamlsrc.MAX_NODES:,} nodes after alias expansion (`MAX_NODES`" in doc
     assert f"{yamlsrc.MAX_DEPTH} levels of nesting (`MAX_DEPTH`" in doc
     assert f"files over {yamlsrc.MAX_BYTES // 1_000_000} MB (`MAX_BYTES`)" in doc
+
+
+@pytest.mark.parametrize("field", ["service.cluster", "service.name", "service.container"])
+def test_a_heredoc_delimiter_line_in_a_name_is_refused_not_an_internal_error(root, field):
+    value = "media\nSHIPSPEC_UPDATE_TASKDEFINITION_EOF\nrm -rf /"
+    (root / "services" / "svc-a.yaml").write_text(_spec(**{field: value}))
+    for command in ("validate", "build"):
+        result = run_cli(command, root=root)
+        assert result.status == 1 and "internal error" not in result.err, result.err
+        assert f"{field}: " in result.err and "it holds a newline or another control character" in result.err

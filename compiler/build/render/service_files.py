@@ -17,10 +17,10 @@ variables, so one buildspec kept in a service repository serves every environmen
 
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING
 
 from ...core.codepipeline import IMAGE_VARIABLE
+from . import shell
 from .cfn import dump_yaml
 from .image_size import image_size_commands
 from .update_script import IMAGEDEFINITIONS, SCRIPT_NAME, render_update_script
@@ -66,10 +66,10 @@ def _require(variable: str, hint: str) -> str:
 
 
 def docker_build_command(c: "ServiceConfig") -> str:
-    parts = ["docker", "build", "-f", shlex.quote(c.build.dockerfile)]
+    parts = ["docker", "build", "-f", shell.word(c.build.dockerfile)]
     for key, value in sorted(c.build.build_args.items()):
-        parts += ["--build-arg", shlex.quote(f"{key}={value}")]
-    parts += ["-t", f'"${IMAGE_VARIABLE}"', shlex.quote(c.build.context)]
+        parts += ["--build-arg", shell.word(f"{key}={value}")]
+    parts += ["-t", f'"${IMAGE_VARIABLE}"', shell.word(c.build.context)]
     return " ".join(parts)
 
 
@@ -103,17 +103,11 @@ def build_buildspec(c: "ServiceConfig") -> str:
 
 
 def inline_script_command(c: "ServiceConfig") -> str:
-    """One command that writes update_taskdefinition.sh from a quoted heredoc and runs it."""
-    script = update_script(c)
-    if any(line == SCRIPT_DELIMITER for line in script.splitlines()):  # pragma: no cover - guarded by design
-        raise ValueError("the update script contains the heredoc delimiter")
-    return (
-        'UPDATE_SCRIPT="$(mktemp)"\n'
-        f"cat >\"$UPDATE_SCRIPT\" <<'{SCRIPT_DELIMITER}'\n"
-        f"{script}"
-        f"{SCRIPT_DELIMITER}\n"
-        'bash "$UPDATE_SCRIPT"\n'
-    )
+    """One command that writes update_taskdefinition.sh from a quoted here-document and runs it
+    (`shell.heredoc`: no line of the script can end the here-document early)."""
+    return ('UPDATE_SCRIPT="$(mktemp)"\n'
+            + shell.heredoc('cat >"$UPDATE_SCRIPT"', update_script(c), SCRIPT_DELIMITER)
+            + 'bash "$UPDATE_SCRIPT"\n')
 
 
 def update_buildspec(c: "ServiceConfig") -> str:
