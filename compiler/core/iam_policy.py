@@ -31,6 +31,8 @@ STAR_RESOURCE_ACTIONS: dict[str, str] = {
     "ecs:RegisterTaskDefinition": "the Service Authorization Reference lists no resource type for it (the new "
                                   "revision does not exist yet)",
     "ecs:ListTasks": "lists tasks of a cluster but has no resource type; scope it with the ecs:cluster condition",
+    "secretsmanager:GetRandomPassword": "returns a random string (CloudFormation's GenerateSecretString); it acts on "
+                                        "no resource",
 }
 
 

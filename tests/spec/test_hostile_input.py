@@ -293,3 +293,47 @@ def test_a_heredoc_delimiter_line_in_a_name_is_refused_not_an_internal_error(roo
         result = run_cli(command, root=root)
         assert result.status == 1 and "internal error" not in result.err, result.err
         assert f"{field}: " in result.err and "it holds a newline or another control character" in result.err
+
+
+def test_ignored_files_that_look_like_specs_or_defaults_are_warnings(root):
+    (root / "services" / "svc-a.yaml").write_text(_spec())
+    defaults = "environments: {stg: {account: '111111111111', region: ap-northeast-1}}\n"
+    for name in ("_defaults.yml", "_Defaults.yaml", "x.YAML", "team/svc-b.yaml", "team/deep/svc-c.yml"):
+        (root / "services" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "services" / name).write_text(defaults)
+    (root / "services" / "_notes.yaml").write_text("# files starting with _ are not services\n")
+    (root / "services" / "README.md").write_text("not yaml\n")
+    expected = [
+        "services/_Defaults.yaml:1:1: warning: ignored: the defaults are read only from services/_defaults.yaml",
+        "services/_defaults.yml:1:1: warning: ignored: the defaults are read only from services/_defaults.yaml",
+        "services/team/deep/svc-c.yml:1:1: warning: ignored: specs are read only from services/ itself",
+        "services/team/svc-b.yaml:1:1: warning: ignored: specs are read only from services/ itself",
+        "services/x.YAML:1:1: warning: ignored: spec files end in lowercase .yaml or .yml; rename it to x.yaml",
+    ]
+    for command in ("validate", "build"):
+        result = run_cli(command, root=root)
+        assert result.status == 0, result.err
+        lines = result.err.splitlines()
+        assert [line[:len(e)] for line, e in zip(lines, expected)] == expected, result.err
+        assert len([line for line in lines if ": warning: " in line]) == len(expected)
+    as_json = json.loads(run_cli("validate", "--format", "json", root=root).out)
+    assert [(w["file"], w["severity"]) for w in as_json] == [(e.split(":")[0], "warning") for e in expected]
+    # with an error, the warnings come with it (an ignored defaults file may explain the error)
+    (root / "services" / "svc-a.yaml").write_text(_spec(**{"service.cluster": "*"}))
+    failed = run_cli("validate", root=root)
+    assert failed.status == 1 and failed.err.splitlines()[-1] == "1 error; nothing was written or deployed."
+    assert "services/x.YAML:1:1: warning:" in failed.err
+
+
+def test_github_token_is_deprecated_with_the_migration_pointer(root):
+    src = {"provider": "github-token", "repository": "example-corp/svc-a", "token_secret": {"id": "cicd/token"}}
+    (root / "services" / "svc-a.yaml").write_text(_spec(source=src))
+    text = (root / "services" / "svc-a.yaml").read_text()
+    line = text.splitlines().index("  provider: github-token") + 1
+    for _ in range(2):  # the second run is served from the cache: the same warning
+        result = run_cli("validate", root=root)
+        assert result.status == 0, result.err
+        assert result.err.splitlines()[0] == (
+            f"services/svc-a.yaml:{line}:13: warning: source.provider: provider github-token is deprecated: it makes "
+            "a GitHub version 1 source action (an OAuth token), which AWS no longer recommends; move to provider "
+            "codestar with a CodeConnections connection (README: \"Migrating from github-token\")")

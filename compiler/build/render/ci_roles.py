@@ -21,6 +21,7 @@ from typing import Iterable
 
 from ...spec.naming import BOOTSTRAP_TAG, SERVICE_TAG
 from . import cfn
+from .sources import WEBHOOK_SECRET_PREFIX
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
@@ -188,11 +189,20 @@ def _secret_arns(name: str) -> list:
 def _secrets(names: list[str], keys: list[str]) -> list[dict]:
     """Read the github-token sources' tokens (CloudFormation resolves them with this role's
     credentials), and decrypt them with exactly the customer managed keys the specs name
-    (`source.token_secret.kms_key_arn`), only through Secrets Manager."""
+    (`source.token_secret.kms_key_arn`), only through Secrets Manager. With github-token sources,
+    also create and resolve their webhooks' generated secrets, which shipspec names under
+    `shipspec/webhook/` (encrypted with the artifact key: ArtifactKey above)."""
     out = []
     if names:
         out.append(cfn.allow(["secretsmanager:GetSecretValue"], [a for n in names for a in _secret_arns(n)],
                              "ResolveTokenSecrets"))
+        out.append(cfn.allow(["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
+                              "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                              "secretsmanager:TagResource", "secretsmanager:UntagResource",
+                              "secretsmanager:UpdateSecret"],
+                             _account_arn("secretsmanager", f"secret:{WEBHOOK_SECRET_PREFIX}*"), "WebhookSecrets"))
+        # GenerateSecretString: a random string, no resource (STAR_RESOURCE_ACTIONS).
+        out.append(cfn.allow(["secretsmanager:GetRandomPassword"], "*", "GenerateWebhookSecrets"))
     if keys:
         regions = sorted({k.split(":")[3] for k in keys})
         out.append(cfn.allow(["kms:Decrypt"], keys, "DecryptTokenSecrets", {"StringEquals": {
