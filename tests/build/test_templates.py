@@ -565,3 +565,20 @@ def test_spec_description_reaches_the_stack_descriptions():
         assert t["Description"].endswith("Order intake API")
     long = pipeline.render_pipeline(variant(description="x" * 1024))["Description"]
     assert len(long) <= 1024 and long.endswith("...")
+
+
+def test_the_build_action_passes_the_source_revision(examples):
+    # CODEBUILD_RESOLVED_SOURCE_VERSION may be unset under CodePipeline (AWS): the Build action passes the
+    # source's revision itself, which the build buildspec falls back to.
+    seen = set()
+    for c in all_configs(examples):
+        (build,) = stage(pipeline.render_pipeline(c), "Build")["Actions"]
+        variables = json.loads(build["Configuration"]["EnvironmentVariables"])
+        expected = ({"name": "SOURCE_VERSION_ID", "value": "#{SourceVariables.VersionId}", "type": "PLAINTEXT"}
+                    if c.source.provider == "s3" else
+                    {"name": "SOURCE_COMMIT_ID", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"})
+        assert variables == [expected]
+        seen.add(c.source.provider)
+        assert '${CODEBUILD_RESOLVED_SOURCE_VERSION:-${SOURCE_COMMIT_ID:-${SOURCE_VERSION_ID:-}}}' in \
+            service_files.build_buildspec(c)
+    assert {"codestar", "github-token"} <= seen
