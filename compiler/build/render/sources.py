@@ -127,10 +127,6 @@ def _webhook_secret(c: "ServiceConfig") -> dict:
         "Type": "AWS::SecretsManager::Secret",
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
-        "Metadata": cfn.checkov_skips({
-            "CKV2_AWS_57": "GitHub keeps a copy, set only when the stack registers the webhook: a rotation here "
-                           "would break delivery until the next deploy; replace the stack's secret instead.",
-        }),
         "Properties": {
             "Name": {"Fn::Sub": [f"{WEBHOOK_SECRET_PREFIX}{c.name}-{c.environment.name}-${{StackId}}",
                                  {"StackId": stack_id}]},
