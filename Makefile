@@ -17,7 +17,10 @@ PIP := $(BIN)/pip --quiet --disable-pip-version-check
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --require-hashes --no-deps -r constraints.txt
+	$(PIP) install --require-hashes --no-deps -r constraints.txt || { echo "constraints.txt holds the" \
+	  "sha256 of the files pip picks for CI (Linux x86-64, CPython 3.11). On another platform, add this" \
+	  "one's: $(BIN)/python scripts/hash-pins.py --add constraints.txt (review the diff), then make again." >&2; \
+	  exit 1; }
 	$(PIP) install --no-deps --no-build-isolation -e '.[dev]'
 	$(PIP) check
 	touch $(STAMP)
