@@ -10,9 +10,19 @@ PYTEST_WORKERS ?= 2
 
 venv: $(STAMP)
 
+# Every package comes from constraints.txt, pinned by version and sha256 (--require-hashes; the
+# build backend setuptools too); shipspec itself is then installed without resolving anything, and
+# `pip check` proves the pins hold every dependency. scripts/hash-pins.py regenerates the hashes.
+PIP := $(BIN)/pip --quiet --disable-pip-version-check
+
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PIP) install --require-hashes --no-deps -r constraints.txt || { echo "constraints.txt holds the" \
+	  "sha256 of the files pip picks for CI (Linux x86-64, CPython 3.11). On another platform, add this" \
+	  "one's: $(BIN)/python scripts/hash-pins.py --add constraints.txt (review the diff), then make again." >&2; \
+	  exit 1; }
+	$(PIP) install --no-deps --no-build-isolation -e '.[dev]'
+	$(PIP) check
 	touch $(STAMP)
 
 # checkov pins boto3 and packaging versions of its own: it lives in its own virtual environment.
@@ -20,7 +30,7 @@ checkov: $(CHECKOV_VENV)/.installed
 
 $(CHECKOV_VENV)/.installed: checkov-requirements.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r checkov-requirements.txt
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r checkov-requirements.txt
 	touch $@
 
 demo: venv

@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..core.diagnostics import SpecError
+from ..core.diagnostics import Diagnostic, Location, SpecError
 from ..spec import project as validate
 from ..spec import secrets_scan
 from ..spec.loaded import Project, ServiceEnv
 from ..spec.merge import merge, split_environment
 from ..spec.models import ServiceConfig
 from ..spec.project import DEFAULTS_FILE, rel, spec_paths
+from ..spec.project_warnings import with_warnings
 from ..spec.yamlsrc import MAX_BYTES, LDict, load_file
 from . import cache, prerender
 from .compile import render_service
@@ -146,18 +147,24 @@ class Session:
         if spec.entry is not None:
             try:
                 configs = [ServiceConfig.model_validate_json(text) for text in spec.entry["envs"].values()]
-                return [ServiceEnv(c, _LazyTree(spec, c.environment.name, defaults), display) for c in configs]
+                stored = spec.entry.get("warnings", {})
+                return [ServiceEnv(c, _LazyTree(spec, c.environment.name, defaults), display,
+                                   tuple(_diagnostic(d) for d in stored.get(c.environment.name, ())))
+                        for c in configs]
             except Exception:  # an entry this compiler cannot read: a miss
                 spec.entry = None
         if spec.loaded is not None:
-            envs = [ServiceEnv(c, _LazyTree(spec, c.environment.name, defaults), display) for c, _, _ in spec.loaded]
+            envs = [with_warnings(ServiceEnv(c, _LazyTree(spec, c.environment.name, defaults), display))
+                    for c, _, _ in spec.loaded]
             for c, files, stacks in spec.loaded:
                 self.prefetched[(display, c.environment.name)] = (files, stacks)
         else:
             envs = validate._load_service(root, path, defaults)
         dpath = root / "services" / DEFAULTS_FILE
         if _read(path) == spec.raw and (_read(dpath) if dpath.exists() else None) == self.defaults_bytes:
-            spec.entry = {"envs": {s.config.environment.name: s.config.model_dump_json() for s in envs}}
+            spec.entry = {"envs": {s.config.environment.name: s.config.model_dump_json() for s in envs},
+                          "warnings": {s.config.environment.name: [d.as_dict() for d in s.warnings]
+                                       for s in envs if s.warnings}}
             self.dirty.add(display)  # stored only if the whole project loads (save() after success)
         return envs
 
@@ -214,6 +221,11 @@ class Session:
         self.dirty.clear()
         self.store.limit = max(self.store.limit, 4 * len(self.specs))
         self.store.prune()
+
+
+def _diagnostic(d: dict) -> Diagnostic:
+    """A warning stored with a cache entry (`Diagnostic.as_dict`), back as a Diagnostic."""
+    return Diagnostic(Location(d["file"], d["line"], d["col"]), d["message"], d["path"], d["severity"], d["code"])
 
 
 def _read(path: Path) -> bytes | None:

@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
             console.print(text)
         else:
             console.error(text)
-            n = len(exc.diagnostics)
+            n = sum(1 for d in exc.diagnostics if d.severity == "error")
             console.error(f"{n} error{'s' if n != 1 else ''}; nothing was written or deployed.")
         return 1
     except UsageError as exc:

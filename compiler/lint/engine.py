@@ -13,7 +13,7 @@ from ..core.diagnostics import Diagnostic, Location
 from .positions import PositionIndex
 from .registry import all_rules, run_rules
 from .rules import Rule, TemplateDoc
-from .suppress import Issue, apply, suppressions
+from .suppress import Issue, apply, statement_sid, suppressions
 
 BUILDSPEC_NAMES = ("buildspec.yml", "updatespec.yml")
 CFN_PREFIXES = ("E", "W", "I")
@@ -67,7 +67,8 @@ def check_template(t: Template, files: Mapping[str, bytes], cfn_issues: Sequence
     issues = [Issue(code, f.path, f.message) for code, f in run_rules(doc, rules if rules is not None else all_rules())]
     issues += [Issue(i.code, tuple(i.path), i.message, i.line, i.col) for i in (cfn_issues or ())]
     sups = suppressions(doc)
-    kept, honoured = apply(issues, sups, ("SS",) + (CFN_PREFIXES if cfn_issues is not None else ()))
+    kept, honoured = apply(issues, sups, ("SS",) + (CFN_PREFIXES if cfn_issues is not None else ()),
+                           lambda path: statement_sid(data, path))
     index = PositionIndex(t.text)
     out = []
     for i in kept:

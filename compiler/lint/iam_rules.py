@@ -114,12 +114,22 @@ class NoWildcardActions(Rule):
 @register
 class NoStarResource(Rule):
     id = "SS102"
-    title = 'Resource "*" only where AWS allows nothing narrower'
+    title = 'No wildcard resources where AWS allows a name'
     description = ('An Allow statement uses Resource "*" only for actions on the documented allow-list '
                    "(actions AWS authorises only on \"*\"), or in a KMS key policy, where \"*\" means the key "
-                   "itself. NotResource is never used in an Allow statement.")
-    hint = ('Name the resource ARNs the actions act on; if AWS really offers no resource-level permission, '
-            "add the action with a one-line reason to STAR_RESOURCE_ACTIONS in compiler/core/iam_policy.py.")
+                   "itself. No Resource ARN has a wildcard (* or ?) in its partition, service, region or account, "
+                   "is all wildcard (arn:aws:s3:::*), or has one in the part that names the resource (the bucket "
+                   "of arn:aws:s3:::*/*, the secret of secret:*, the cluster and service of service/*/*) or selects "
+                   "objects by pattern (bucket/*.zip), unless a "
+                   "condition narrows the statement (kms:ViaService, kms:EncryptionContext, iam:PassedToService, "
+                   "aws:ResourceTag, ...) or the action is allow-listed for that resource type. Parts AWS "
+                   "generates stay open (a secret's -?????? suffix, task ids), and so do the objects under a named "
+                   "bucket and prefix (bucket/prefix/*). "
+                   "NotResource is never used in an Allow statement.")
+    hint = ('Name the resources the actions act on (or narrow the statement with a condition); if AWS really '
+            "offers no resource-level permission, add the action with a one-line reason to STAR_RESOURCE_ACTIONS "
+            "in compiler/core/iam_policy.py. A stage's policy_statements entry may keep a wildcard only with "
+            "a Sid and a wildcard_reason.")
 
     def check(self, doc: TemplateDoc) -> Iterator[Finding]:
         return _statement_findings(doc, self.id)

@@ -26,7 +26,7 @@ from ..core.codepipeline import (
     SOURCE_VARIABLES,
     VARIABLE_RE,
 )
-from ..core.secrets import secret_like_name, secret_value
+from ..core.secrets import dynamic_reference, secret_like_name, secret_value
 from .rules import Finding, Path, Rule, TemplateDoc, as_list, refs_to, register, resolved_text
 
 ENV_TYPES = ("PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER")
@@ -183,6 +183,9 @@ def _env_var_problems(name: str, value: Any, vtype: Any) -> list[str]:
     if vtype == "PLAINTEXT":
         if secret_value(text):
             return [f"{name}: the PLAINTEXT value looks like a credential"]
+        if dynamic_reference(text):
+            return [f"{name}: the PLAINTEXT value is a dynamic reference ({{{{resolve:...}}}}), which CloudFormation "
+                    "resolves into plain text; use type SECRETS_MANAGER or PARAMETER_STORE"]
         if secret_like_name(name) and not text.startswith("arn:"):
             return [f"{name}: a secret-looking name with a PLAINTEXT value; use SECRETS_MANAGER or "
                     "PARAMETER_STORE"]
@@ -197,7 +200,7 @@ class CodeBuildEnvironmentVariables(Rule):
                    "exactly name, value and type; type is PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER; "
                    "PARAMETER_STORE and SECRETS_MANAGER values are parameter names/ARNs and secret ids/ARNs; "
                    "no PLAINTEXT variable (in an action or a CodeBuild project) has a secret-looking name or "
-                   "value.")
+                   "value, or a dynamic reference ({{resolve:...}}, which CloudFormation resolves into plain text).")
     hint = ('Render the value as a compact JSON string like [{"name":"IMAGE_URI","value":"...","type":"PLAINTEXT"}], '
             "and keep secrets in Secrets Manager or Parameter Store (type SECRETS_MANAGER / PARAMETER_STORE).")
 

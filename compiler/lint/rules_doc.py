@@ -20,7 +20,7 @@ def _cell(text: str) -> str:
 
 def render() -> str:
     from ..core.codepipeline import OPEN_PROVIDERS, PIPELINE_VARIABLES, SOURCE_VARIABLES
-    from ..core.iam_policy import STAR_RESOURCE_ACTIONS
+    from ..core.iam_policy import NARROWING_CONDITION_KEYS, STAR_RESOURCE_ACTIONS, WILDCARD_NAME_ACTIONS
     from .registry import all_rules
     from .resource_rules import EXPLICIT_TYPES, RETAIN_TYPES
 
@@ -32,6 +32,13 @@ def render() -> str:
             "means the key itself). Kept in `STAR_RESOURCE_ACTIONS` in `compiler/core/iam_policy.py`.", "",
             "| Action | Why nothing narrower is possible |", "|---|---|"]
     out += [f"| `{a}` | {_cell(why)} |" for a, why in sorted(STAR_RESOURCE_ACTIONS.items())]
+    out += ["", "### Wildcards in resource names (SS102)", "",
+            "A wildcard in the part of an ARN that names the resource is accepted when the statement has a "
+            "condition on one of these keys: " + ", ".join(f"`{k}`" for k in NARROWING_CONDITION_KEYS) + "; or for "
+            "these actions on these resource types (kept in `WILDCARD_NAME_ACTIONS` in "
+            "`compiler/core/iam_policy.py`). A wildcard partition, service, region or account never is.", "",
+            "| Action | Resource type | Why |", "|---|---|---|"]
+    out += [f"| `{a}` | `{svc}:{rtype}` | {_cell(why)} |" for (a, svc, rtype), why in sorted(WILDCARD_NAME_ACTIONS.items())]
     out += ["", "### Deletion policies (SS204)", "", "| Resource type | Policy | Why |", "|---|---|---|"]
     out += [f"| `{t}` | Retain | {_cell(why)} |" for t, why in sorted(RETAIN_TYPES.items())]
     out += [f"| `{t}` | explicit (Delete allowed) | {_cell(why)} |" for t, why in sorted(EXPLICIT_TYPES.items())]

@@ -6,7 +6,9 @@
           - id: SS102
             reason: "one-line justification"
 
-The same entry silences a cfn-lint finding (id W1234) on that resource. cfn-lint's own
+The same entry silences a cfn-lint finding (id W1234) on that resource. An entry with a `sid`
+silences findings in that one statement of the resource's policies only (a stage's
+policy_statements wildcard allowance: `{id: SS102, sid: ReadReports, reason: "..."}`). cfn-lint's own
 directives (Metadata cfn-lint config ignore_checks) are not honoured: the linter runs every
 check as mandatory, and SS001 reports them. checkov's skips (Metadata checkov skip, with
 `comment`) are read by checkov; SS001 requires their comment too.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from .rules import Finding, Path, Rule, TemplateDoc, as_list, register
 
@@ -30,6 +32,7 @@ class Suppression:
     id: str
     reason: str
     path: Path  # of the entry in the template
+    sid: str = ""  # only findings inside the policy statement with this Sid
 
 
 def _entries(value: Any, path: Path) -> Iterator[tuple[Path, Mapping]]:
@@ -46,8 +49,26 @@ def suppressions(doc: TemplateDoc) -> list[Suppression]:
         if not isinstance(ours, Mapping):
             continue
         for path, entry in _entries(ours.get("suppress"), ("Resources", rid, "Metadata", "shipspec", "suppress")):
-            out.append(Suppression(rid, str(entry.get("id", "")), str(entry.get("reason") or "").strip(), path))
+            out.append(Suppression(rid, str(entry.get("id", "")), str(entry.get("reason") or "").strip(), path,
+                                   str(entry.get("sid") or "")))
     return out
+
+
+def statement_sid(data: Any, path: Path) -> str:
+    """The Sid of the policy statement `path` points into ("" when it is in none, or it has none)."""
+    if "Statement" not in path:
+        return ""
+    cut = len(path) - 1 - path[::-1].index("Statement")
+    node = data
+    for part in path[:cut + 2]:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return ""
+    sid = node.get("Sid") if isinstance(node, Mapping) else None
+    return sid if isinstance(sid, str) else ""
 
 
 def checkov_skips(doc: TemplateDoc) -> list[Suppression]:
@@ -84,6 +105,10 @@ class JustifiedSuppressions(Rule):
                               "(SSnnn or a cfn-lint id like W3005)")
             if not _one_line(s.reason):
                 yield Finding(s.path, f"{s.resource}: suppression of {s.id} has no one-line reason")
+        for s in suppressions(doc):
+            if s.sid and not re.fullmatch(r"[A-Za-z0-9]{1,100}", s.sid):
+                yield Finding(s.path, f"{s.resource}: suppression of {s.id} names sid {s.sid!r}, which is not a "
+                              "statement id (letters and digits)")
         for s in checkov_skips(doc):
             if not CHECKOV_ID.match(s.id):
                 yield Finding(s.path, f"{s.resource}: checkov skip id {s.id!r} is not a CKV_AWS id")
@@ -123,9 +148,11 @@ class Issue:
     col: int = 0
 
 
-def apply(issues: list[Issue], sups: list[Suppression], checked: tuple[str, ...]) -> tuple[list[Issue], int]:
+def apply(issues: list[Issue], sups: list[Suppression], checked: tuple[str, ...],
+          sid_at: Callable[[Path], str] = lambda path: "") -> tuple[list[Issue], int]:
     """Drop suppressed issues; add an SS002 issue for each suppression whose id prefix is in
-    `checked` (the checkers that ran, e.g. ("SS", "E", "W", "I")) but matched nothing.
+    `checked` (the checkers that ran, e.g. ("SS", "E", "W", "I")) but matched nothing. `sid_at`
+    gives the Sid of the statement a finding's path is in (for suppressions scoped by `sid`).
     Returns the remaining issues and how many suppressions were used."""
     used: set[Suppression] = set()
     kept = []
@@ -133,12 +160,14 @@ def apply(issues: list[Issue], sups: list[Suppression], checked: tuple[str, ...]
         match = None
         if issue.code not in ("SS001", "SS002") and len(issue.path) >= 2 and issue.path[0] == "Resources":
             match = next((s for s in sups if s.resource == issue.path[1] and s.id == issue.code
-                          and _one_line(s.reason)), None)
+                          and _one_line(s.reason) and (not s.sid or s.sid == sid_at(issue.path))), None)
         if match is None:
             kept.append(issue)
         else:
             used.add(match)
     for s in sups:
         if s not in used and CHECK_ID.match(s.id) and s.id.startswith(checked) and _one_line(s.reason):
-            kept.append(Issue("SS002", s.path, f"{s.resource}: suppression of {s.id} matches no finding; remove it"))
+            scope = f" in statement {s.sid}" if s.sid else ""
+            kept.append(Issue("SS002", s.path, f"{s.resource}: suppression of {s.id}{scope} matches no finding; "
+                              "remove it"))
     return kept, len(used)

@@ -11,6 +11,7 @@ from ..core.codepipeline import RESERVED_ARTIFACTS
 from ..core.diagnostics import Diagnostic, dotted
 from . import arn_checks, naming
 from .codebuild_secrets import check_secrets
+from .name_checks import check_names
 from .naming import BUILD_VARIABLES
 from .refnames import ref_name_problem
 from .stage_checks import check_stages
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from .loaded import ServiceEnv
 
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-CODECOMMIT_RE = re.compile(r"^[\w.-]{1,100}$")
+CODECOMMIT_RE = re.compile(r"^[\w.-]{1,100}$", re.ASCII)
 S3_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+\.zip$")
 
 
@@ -153,4 +154,5 @@ def check_service(s: "ServiceEnv") -> list[Diagnostic]:
     if len(pipeline) > 100:
         out.append(Diagnostic(s.where("name"), f"pipeline name '{pipeline}' exceeds 100 characters", "name"))
     out += check_stages(s)
+    out += check_names(s)
     return out

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..core.diagnostics import Location
+from ..core.diagnostics import Diagnostic, Location
 from .merge import locate
 from .models import ServiceConfig
 from .yamlsrc import LDict
@@ -21,6 +21,7 @@ class ServiceEnv:
     config: ServiceConfig
     located: "LDict | Callable[[], LDict]"  # the tree, or (config from the cache) a function loading it
     file: str
+    warnings: tuple[Diagnostic, ...] = ()  # what validation advises (spec/project_warnings.py), never fatal
 
     @functools.cached_property
     def tree(self) -> LDict:
@@ -40,6 +41,7 @@ class Project:
     root: Path
     services: tuple[ServiceEnv, ...]
     spec_files: tuple[str, ...]
+    warnings: tuple[Diagnostic, ...] = ()  # severity "warning": printed, never fatal (project_warnings)
 
     def names(self) -> list[str]:
         return sorted({s.config.name for s in self.services})

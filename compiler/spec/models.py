@@ -86,6 +86,11 @@ class TokenSecret(_Model):
 
     id: str = Field(min_length=1, max_length=512, description="Secrets Manager secret id or name holding the token.")
     key: str = Field(default="token", min_length=1, description="JSON key inside the secret's value.")
+    kms_key_arn: Optional[str] = Field(
+        default=None, description="ARN of the customer managed KMS key the secret is encrypted with "
+        "(arn:aws:kms:<region>:<account>:key/<id>, not an alias). The CI deploy role (`shipspec ci-roles`), "
+        "whose credentials CloudFormation uses to resolve the token, may then kms:Decrypt with exactly this key, "
+        "only through Secrets Manager. Leave it out for the AWS managed key aws/secretsmanager.")
 
 
 class AdditionalSource(_Model):
@@ -288,6 +293,12 @@ class PolicyStatement(_Model):
         default=False, description="shipspec's, not IAM's: accept Resource ARNs in another account or region than "
         "the environment's (by default an error, as a forgotten per-environment override would be). Not "
         "written into the policy.")
+    wildcard_reason: Optional[Annotated[str, StringConstraints(min_length=10, max_length=300,
+                                                                pattern=r"^[^\x00-\x1f\x7f]+$")]] = Field(
+        default=None, description="Why this statement needs a wildcard resource (Resource \"*\" for an action AWS "
+        "can scope, or * or ? in an ARN's region, account or resource name), in one line. Without it such a "
+        "statement is refused; with it the statement needs a Sid, and `shipspec lint` accepts the wildcard for "
+        "exactly that statement (SS102), with this reason recorded in the template.")
 
 
 class StageAction(_Model):

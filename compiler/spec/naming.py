@@ -16,7 +16,8 @@ ENVIRONMENT_TAG = "shipspec:environment"
 BOOTSTRAP_TAG = "shipspec:bootstrap"
 # Variables the Build project sets or its buildspec assigns (compiler/build/render/service_files.py,
 # image_size.py): build.secrets may not use these names.
-BUILD_VARIABLES = ("ECR_REGISTRY", "REPOSITORY_URI", "IMAGE_TAG", "IMAGE_URI", "IMAGE_BYTES", "IMAGE_MB")
+BUILD_VARIABLES = ("ECR_REGISTRY", "REPOSITORY_URI", "SOURCE_REVISION", "IMAGE_TAG", "IMAGE_URI", "IMAGE_BYTES",
+                   "IMAGE_MB")
 
 
 def base(c: "ServiceConfig") -> str:

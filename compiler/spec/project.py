@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ..core.diagnostics import Diagnostic, Location, SpecError
 from ..core.errors import UsageError
-from . import checks, fleet, secrets_scan
+from . import checks, fleet, project_warnings, secrets_scan
 from .loaded import Project, ServiceEnv
 from .merge import locate, merge, split_environment
 from .models import ENV_RE, ServiceConfig
@@ -19,7 +19,7 @@ from .partial import partial_config
 from .pydantic_errors import pydantic_diagnostics
 from .yamlsrc import LDict, load_file
 
-DEFAULTS_FILE = "_defaults.yaml"
+DEFAULTS_FILE = project_warnings.DEFAULTS_FILE
 ENV_OVERRIDABLE = ("description", "tags", "source", "build", "service", "deploy", "notifications", "stages")
 _ENV_NAME = re.compile(ENV_RE)
 
@@ -73,9 +73,11 @@ def load_project(root: Path, names: Iterable[str] = (),
         except SpecError as exc:
             diags.extend(exc.diagnostics)
     diags.extend(fleet.check_fleet(services))
+    warnings = project_warnings.ignored_files(root) + [w for s in services for w in s.warnings]
     if diags:
-        raise SpecError(diags)
-    return Project(root, tuple(sorted(services, key=lambda s: s.key)), tuple(rel(root, p) for p in paths))
+        raise SpecError(diags + warnings)  # printed with the errors: an ignored file may explain them
+    return Project(root, tuple(sorted(services, key=lambda s: s.key)), tuple(rel(root, p) for p in paths),
+                   tuple(sorted(set(warnings))))
 
 
 def _environment_typo(env: str, entry: object, envs: dict, defaults: LDict) -> str:
@@ -149,7 +151,7 @@ def _load_service(root: Path, path: Path, defaults: LDict) -> list[ServiceEnv]:
             continue
         senv = ServiceEnv(config, tree, display)
         diags.extend(checks.check_service(senv))
-        out.append(senv)
+        out.append(project_warnings.with_warnings(senv))
     if diags:
         raise SpecError(diags)
     return out

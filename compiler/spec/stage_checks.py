@@ -190,12 +190,28 @@ def _check_statements(out: _Out, stage: "Stage", action: "StageAction", path: tu
                         out.add(where, f"${{{name}}} is not substituted; only "
                                 f"{', '.join('${' + p + '}' for p in st.PSEUDO_PARAMETERS)} are")
     # The least-privilege rules `shipspec lint` runs on the role (SS101-SS103), here at the spec's line.
+    # A wildcard resource (SS102) is accepted only with a Sid and a wildcard_reason (then lint suppresses
+    # SS102 for that statement alone); wildcard actions (SS101) and PassRole (SS103) never are.
     role = st.logical_prefix(stage.name, action.name) + "Role"
     for k, statement in enumerate(action.policy_statements):
-        written = statement.model_dump(exclude_none=True, exclude_defaults=True, exclude={"allow_cross_account"})
-        for p in statement_problems(written):
-            out.add(path + ("policy_statements", k, *p.path), f"{role}: {p.message}", code=p.rule)
-        out.diags += arn_checks.check_statement(out.s, path + ("policy_statements", k), statement)
+        spath = path + ("policy_statements", k)
+        written = statement.model_dump(exclude_none=True, exclude_defaults=True,
+                                       exclude={"allow_cross_account", "wildcard_reason"})  # shipspec's, not IAM's
+        problems = statement_problems(written)
+        allowed = statement.wildcard_reason is not None
+        for p in problems:
+            if p.rule == "SS102" and allowed:
+                continue
+            hint = ("; if the wildcard is intended, give the statement a Sid and a wildcard_reason saying why"
+                    if p.rule == "SS102" else "")
+            out.add(spath + p.path, f"{role}: {p.message}{hint}", code=p.rule)
+        if allowed and not any(p.rule == "SS102" for p in problems):
+            out.add(spath + ("wildcard_reason",), "wildcard_reason is set, but the statement has no wildcard "
+                    "resource to allow; remove it")
+        elif allowed and not statement.Sid:
+            out.add(spath + ("wildcard_reason",), "wildcard_reason needs a Sid on the statement: the allowance "
+                    "(a lint suppression of SS102) names the statement by its Sid")
+        out.diags += arn_checks.check_statement(out.s, spath, statement)
 
 
 def _texts(value: Any, path: tuple) -> list[tuple[tuple, str]]:

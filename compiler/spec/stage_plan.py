@@ -94,6 +94,15 @@ class BuiltinVariable:
     why_not: str = ""  # when it does not: why, and what to do
 
 
+def source_revision_variable(c: "ServiceConfig") -> tuple[str, str]:
+    """(name, pipeline variable) of the primary source's revision, as shipspec passes it to actions:
+    SOURCE_COMMIT_ID (#{SourceVariables.CommitId}), or SOURCE_VERSION_ID (#{SourceVariables.VersionId})
+    for an s3 source."""
+    if c.source.provider == "s3":
+        return "SOURCE_VERSION_ID", f"#{{{SOURCE_NAMESPACE}.VersionId}}"
+    return "SOURCE_COMMIT_ID", f"#{{{SOURCE_NAMESPACE}.CommitId}}"
+
+
 def builtin_variables(c: "ServiceConfig", stage: "Stage", action: "StageAction") -> tuple[BuiltinVariable, ...]:
     """Every built-in variable name, and whether this action's commands get it."""
     s3 = c.source.provider == "s3"

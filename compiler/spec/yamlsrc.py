@@ -18,10 +18,15 @@ from ..core.diagnostics import Diagnostic, Location, SpecError
 from .yaml_hints import syntax_hint
 
 MAX_BYTES = 1_000_000
-MAX_NODES = 20_000  # a real spec has a few hundred nodes
+MAX_NODES = 20_000  # a real spec has a few hundred nodes; docs/security.md states this number
 MAX_DEPTH = 64
 MERGE_KEY = ("merge keys ('<<') are not supported: write the keys out, or put values every service shares in "
              "services/_defaults.yaml (an alias of a whole value, such as `- *tests`, works)")
+# The tags a collection may carry: the plain ones YAML gives an untagged mapping or sequence.
+PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+# The scalar tags the safe constructors build (a value's tag may be written, e.g. !!str or !!binary).
+SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "binary", "timestamp",
+                                                           "str"))
 
 
 class LDict(dict):
@@ -66,6 +71,10 @@ class _Converter:
         if depth > MAX_DEPTH:
             raise _Abort(Diagnostic(_loc(self.file, node.start_mark),
                                     f"nesting deeper than {MAX_DEPTH} levels"))
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in PLAIN_COLLECTION_TAGS:
+            # `!!python/object/apply:...`, `!Ref [...]`, `!!set`, `!!omap`: refused as on scalars
+            self.errors.append(_unsupported_tag(self.file, node))
+            return None
         if isinstance(node, yaml.MappingNode):
             out = LDict(loc=_loc(self.file, node.start_mark))
             for key_node, value_node in node.value:
@@ -96,7 +105,20 @@ class _Converter:
                 out_list.append(self.convert(item, depth + 1))
                 out_list.item_locs.append(_loc(self.file, item.start_mark))
             return out_list
+        if node.tag not in SCALAR_TAGS:
+            self.errors.append(_unsupported_tag(self.file, node))
+            return None
         return _SafeConstructor.construct_scalar_value(node)
+
+
+_YAML_TAG = "tag:yaml.org,2002:"
+
+
+def _unsupported_tag(file: str, node: yaml.Node) -> Diagnostic:
+    """The one error for any tag outside the safe subset, on a scalar or a collection alike."""
+    tag = "!!" + node.tag[len(_YAML_TAG):] if node.tag.startswith(_YAML_TAG) else node.tag
+    return Diagnostic(_loc(file, node.start_mark), f"unsupported YAML tag {tag}; remove the tag "
+                      "(specs use plain YAML values only)")
 
 
 class _Abort(Exception):
@@ -111,10 +133,7 @@ class _SafeConstructor(yaml.SafeLoader):
     def construct_scalar_value(cls, node: yaml.ScalarNode) -> Any:
         if cls._instance is None:
             cls._instance = cls("")
-        ctor = cls._instance.yaml_constructors.get(node.tag)
-        if ctor is None:
-            raise _Abort(Diagnostic(Location("", 1, 1), f"unsupported YAML tag {node.tag}"))
-        value = ctor(cls._instance, node)
+        value = cls._instance.yaml_constructors[node.tag](cls._instance, node)
         if node.tag == "tag:yaml.org,2002:timestamp":
             return node.value  # keep dates as written
         return value
@@ -200,10 +219,7 @@ def load_text(text: str, file: str) -> Any:
     try:
         data = conv.convert(node)
     except _Abort as abort:
-        d = abort.diag
-        if not d.location.file:
-            d = Diagnostic(_loc(file, node.start_mark), d.message)
-        raise SpecError([d]) from None
+        raise SpecError([abort.diag]) from None
     except (yaml.YAMLError, ValueError) as exc:
         raise SpecError([Diagnostic(_loc(file, node.start_mark), f"invalid value: {exc}")]) from None
     if conv.errors:

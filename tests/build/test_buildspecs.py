@@ -87,7 +87,8 @@ def test_project_environment_has_the_registry_and_no_secrets(key):
     assigned = set(re.findall(r"(?:^|[\s;])([A-Z_][A-Z0-9_]*)=", text, re.M))  # set by the buildspec itself
     assert {"IMAGE_TAG", sf.IMAGE_VARIABLE} <= assigned
     codebuild = {"CODEBUILD_RESOLVED_SOURCE_VERSION", "AWS_REGION"}
-    assert used - assigned <= set(env) | codebuild
+    pipeline = {"SOURCE_COMMIT_ID", "SOURCE_VERSION_ID"}  # the Build action passes one (test_templates.py)
+    assert used - assigned <= set(env) | codebuild | pipeline
 
 
 @pytest.mark.parametrize("key", sorted(CONFIGS))
@@ -242,8 +243,29 @@ def test_build_without_commit_fails_clearly(moto_endpoint, docker_stand_in, tmp_
     env = _build_env(c, bindir, log)
     result = run_harness(script, tmp_path, env)
     assert result.returncode != 0
-    assert "CODEBUILD_RESOLVED_SOURCE_VERSION is not set" in result.stderr
+    assert "CODEBUILD_RESOLVED_SOURCE_VERSION is unset and the pipeline passed no SOURCE_COMMIT_ID" in result.stderr
     assert docker_calls(log) == []
+
+
+@pytest.mark.parametrize("variable", ["SOURCE_COMMIT_ID", "SOURCE_VERSION_ID"])
+def test_build_uses_the_source_variable_when_codebuild_has_no_resolved_version(
+        variable, moto_endpoint, docker_stand_in, tmp_path, monkeypatch):
+    # AWS: CODEBUILD_RESOLVED_SOURCE_VERSION may be unset for builds CodePipeline starts; the Build action
+    # passes #{SourceVariables.CommitId} (VersionId for s3) as SOURCE_COMMIT_ID (SOURCE_VERSION_ID).
+    c = CONFIGS["news-web-stg"]
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", c.environment.account)
+    reset(moto_endpoint)
+    repo_uri = client("ecr", moto_endpoint, c.environment.region).create_repository(
+        repositoryName=c.build.ecr_repository)["repository"]["repositoryUri"]
+    bindir, log = docker_stand_in
+    script = harness(sf.build_buildspec(c), tmp_path, epilogue='printf "EXPORTED IMAGE_URI=%s\\n" "$IMAGE_URI"\n')
+    result = run_harness(script, tmp_path, {**_build_env(c, bindir, log), variable: COMMIT})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"EXPORTED IMAGE_URI={repo_uri}:{COMMIT[:7]}" in result.stdout.splitlines()
+    # CodeBuild's own variable wins when it is set
+    again = run_harness(script, tmp_path, {**_build_env(c, bindir, log), variable: "f" * 40,
+                                           "CODEBUILD_RESOLVED_SOURCE_VERSION": COMMIT})
+    assert f"EXPORTED IMAGE_URI={repo_uri}:{COMMIT[:7]}" in again.stdout.splitlines()
 
 
 # --- executing the update buildspec --------------------------------------------------------------

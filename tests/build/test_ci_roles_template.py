@@ -91,9 +91,19 @@ def test_least_privilege(logical):
     for st in statements(hub()[logical]):
         assert not any(a == "*" or a.endswith(":*") for a in st["Action"]), st
         if st["Resource"] == "*":
-            # Only where IAM allows nothing narrower (listing stacks; creating a key).
-            assert st["Sid"] in ("ListStacksForOrphans", "CreateBootstrapKey"), st
-            assert st["Action"] in (["cloudformation:DescribeStacks"], ["kms:CreateKey"])
+            # Only where IAM allows nothing narrower (listing stacks; creating a key; a random string).
+            assert st["Sid"] in ("ListStacksForOrphans", "CreateBootstrapKey", "GenerateWebhookSecrets"), st
+            assert st["Action"] in (["cloudformation:DescribeStacks"], ["kms:CreateKey"],
+                                    ["secretsmanager:GetRandomPassword"])
+
+
+def test_deploy_role_manages_only_shipspec_webhook_secrets():
+    deploy = {st["Sid"]: st for st in statements(hub()["DeployRole"])}
+    assert deploy["WebhookSecrets"]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:shipspec/webhook/*"}
+    assert "GetSecretValue" in " ".join(deploy["WebhookSecrets"]["Action"])
+    # no github-token source in the account: no webhook secrets either
+    assert "WebhookSecrets" not in {st["Sid"] for st in statements(spoke()["DeployRole"])}
 
 
 def test_deploy_role_manages_only_tagged_roles():

@@ -470,6 +470,52 @@ CASES = [
            policy_statements:
              - {Effect: Allow, Action: s3:GetObject, Resource: "*"}""",
      '"*"', "stages[0].actions[0].policy_statements[0].Resource", 'Resource "*" for s3:GetObject'),
+    ("wildcard region, account and secret name", """
+     - name: Check
+       after: Deploy
+       actions:
+         - name: Unit
+           commands: [ls]
+           policy_statements:
+             - {Effect: Allow, Action: secretsmanager:GetSecretValue, Resource: "arn:aws:secretsmanager:*:*:secret:*"}""",
+     '"arn', "stages[0].actions[0].policy_statements[0].Resource[0]", "its wildcard region matches the resource in "
+     "every region; name the resources, or narrow the statement with a condition; if the wildcard is intended, give "
+     "the statement a Sid and a wildcard_reason saying why"),
+    ("every object of every bucket", """
+     - name: Check
+       after: Deploy
+       actions:
+         - name: Unit
+           commands: [ls]
+           policy_statements:
+             - {Effect: Allow, Action: s3:GetObject, Resource: "arn:aws:s3:::*/*"}""",
+     '"arn', "stages[0].actions[0].policy_statements[0].Resource[0]", "matches every s3 resource"),
+    ("wildcard_reason without a Sid", """
+     - name: Check
+       after: Deploy
+       actions:
+         - name: Unit
+           commands: [ls]
+           policy_statements:
+             - Effect: Allow
+               Action: s3:GetObject
+               Resource: "arn:aws:s3:::reports-*/*"
+               wildcard_reason: one bucket per day, named reports-YYYYMMDD""",
+     "one bucket", "stages[0].actions[0].policy_statements[0].wildcard_reason", "wildcard_reason needs a Sid"),
+    ("wildcard_reason without a wildcard", """
+     - name: Check
+       after: Deploy
+       actions:
+         - name: Unit
+           commands: [ls]
+           policy_statements:
+             - Sid: Reports
+               Effect: Allow
+               Action: s3:GetObject
+               Resource: "arn:aws:s3:::reports/*"
+               wildcard_reason: one bucket per day, named reports-YYYYMMDD""",
+     "one bucket", "stages[0].actions[0].policy_statements[0].wildcard_reason", "the statement has no wildcard "
+     "resource to allow; remove it"),
     ("duplicate Sid", """
      - name: Check
        after: Deploy
@@ -556,3 +602,39 @@ def test_too_many_pipeline_variables_for_one_action(tmp_path):
 
 def test_the_examples_validate(examples):
     assert {("media-search", "stg"), ("media-search", "prod"), ("catalog-api", "prod")} <= set(examples)
+
+
+def test_a_justified_wildcard_is_built_and_linted_clean_with_its_reason(tmp_path):
+    stages = """
+     - name: Check
+       after: Deploy
+       actions:
+         - name: Unit
+           commands: [ls]
+           policy_statements:
+             - Sid: DailyReports
+               Effect: Allow
+               Action: s3:GetObject
+               Resource: "arn:aws:s3:::reports-*/*"
+               wildcard_reason: one bucket per day, named reports-YYYYMMDD
+             - {Sid: Other, Effect: Allow, Action: s3:GetObject, Resource: "arn:aws:s3:::config/*"}"""
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "svc-a.yaml").write_text(
+        BASE.format(stages=textwrap.indent(textwrap.dedent(stages).strip("\n"), "  ")))
+    project = load_project(tmp_path)
+    c = project.services[0].config
+    t = pipeline.render_pipeline(c)
+    role = t["Resources"]["StageCheckUnitRole"]
+    assert role["Metadata"] == {"shipspec": {"suppress": [
+        {"id": "SS102", "sid": "DailyReports", "reason": "one bucket per day, named reports-YYYYMMDD"}]}}
+    text = cfn.dump_yaml(t)
+    diags, _ = check_template(Template("generated/x/codepipeline.yml", text, c.environment.region), {}, None)
+    assert diags == []
+    del t["Resources"]["StageCheckUnitRole"]["Metadata"]
+    bare = cfn.dump_yaml(t)
+    diags, _ = check_template(Template("generated/x/codepipeline.yml", bare, c.environment.region), {}, None)
+    assert [d.code for d in diags] == ["SS102"] and "reports-*" in diags[0].message
+    # the allowance is for that statement only: the same wildcard in the other statement is a finding
+    other = text.replace("arn:aws:s3:::config/*", "arn:aws:s3:::config-*/*")
+    diags, _ = check_template(Template("generated/x/codepipeline.yml", other, c.environment.region), {}, None)
+    assert [d.code for d in diags] == ["SS102"] and "config-*" in diags[0].message

@@ -154,6 +154,31 @@ def test_token_secret_given_by_arn_is_granted_by_arn(root, tmp_path):
     assert statements(spoke, "DeployRole")["ResolveTokenSecrets"]["Resource"] == [arn, f"{arn}-??????"]
 
 
+def test_token_secret_kms_key_grants_decrypt_on_exactly_that_key(root, tmp_path):
+    other = tmp_path / "repo"
+    shutil.copytree(root, other)
+    spec = other / "services" / "video-api.yaml"
+    key = f"arn:aws:kms:ap-northeast-1:{STG}:key/0a1b2c3d-0000-4000-8000-000000000001"
+    spec.write_text(spec.read_text(encoding="utf-8").replace(
+        "    key: token\n", f"    key: token\n    kms_key_arn: {key}\n"), encoding="utf-8")
+    for args in ((), ("--account", STG), ("--hub-account", STG, "--account", PROD)):
+        decrypt = statements(ci_roles(other, *args), "DeployRole")["DecryptTokenSecrets"]
+        assert decrypt["Action"] == ["kms:Decrypt"] and decrypt["Resource"] == [key]
+        assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": ["secretsmanager.ap-northeast-1.amazonaws.com"]}}
+    # without kms_key_arn (the AWS managed key) no kms:Decrypt is granted for the tokens
+    assert "DecryptTokenSecrets" not in statements(ci_roles(root), "DeployRole")
+
+
+def test_permissions_boundary_on_the_deploy_role(root):
+    boundary = f"arn:aws:iam::{STG}:policy/shipspec-deploy-boundary"
+    text = ci_roles(root, "--permissions-boundary", boundary)
+    r = resources(text)
+    assert r["DeployRole"]["Properties"]["PermissionsBoundary"] == boundary
+    assert "PermissionsBoundary" not in r["PlanRole"]["Properties"]
+    assert f"--permissions-boundary {boundary}" in text.splitlines()[0]
+    assert "PermissionsBoundary" not in resources(ci_roles(root))["DeployRole"]["Properties"]
+
+
 def test_no_oidc_provider_and_branch(root):
     text = ci_roles(root, "--no-oidc-provider", "--branch", "release/2024")
     r = resources(text)
@@ -179,6 +204,8 @@ def test_any_account_allows_an_account_no_spec_uses(root):
      f"--account 333333333333: no spec environment uses this account (they use: {STG}, {PROD})"),
     (("--repo", OWNER_REPO, "--hub-account", STG), "--hub-account needs --account"),
     (("--repo", OWNER_REPO, "--branch", "feature/*"), "--branch 'feature/*'"),
+    (("--repo", OWNER_REPO, "--permissions-boundary", "arn:aws:iam::111111111111:policy/*"),
+     "--permissions-boundary 'arn:aws:iam::111111111111:policy/*': expected a managed policy ARN"),
     (("--account", STG), "the following arguments are required: --repo"),
 ])
 def test_bad_input_is_a_usage_error(root, args, message):

@@ -105,6 +105,81 @@ def test_ss102_star_resource_only_for_allow_listed_actions():
     assert diags == []
 
 
+# The resources issue 16 got through: each names more than one resource by wildcard.
+WILDCARD_ARNS = [
+    {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/*/*"},  # cluster "*"
+    {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/media/*"},  # service "*"
+    {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*-??????"},
+    {"Fn::Sub": "arn:${AWS::Partition}:s3:::my-bucket/*.zip".replace("my-bucket", "*")},
+    "arn:aws:secretsmanager:*:*:secret:*",  # region, account and name
+    "arn:aws:secretsmanager:ap-northeast-1:111111111111:secret:*",
+    "arn:aws:s3:::*/*",
+    "arn:aws:s3:::*",
+    "arn:aws:s3:::reports-*/daily/*",  # every bucket starting reports-
+    "arn:aws:sqs:ap-northeast-1:*:queue",  # any account
+    "arn:*:s3:::bucket/key",  # any partition
+    "arn:aws:*:ap-northeast-1:111111111111:thing",  # any service
+    "arn:aws:codecommit:ap-northeast-1:111111111111:repo?",
+    "arn:aws:s3:::my-bucket/*.zip",  # objects by pattern (s3 source repository my-bucket/*.zip)
+    "arn:aws:s3:::my-bucket/build-?/app.zip",
+]
+# Named resources, with the parts AWS generates left open.
+NAMED_ARNS = [
+    "arn:aws:s3:::my-bucket/*", "arn:aws:s3:::my-bucket/builds/*", "arn:aws:s3:::my-bucket/builds/app.zip",
+    "arn:aws:secretsmanager:ap-northeast-1:111111111111:secret:team/db-??????",
+    {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/media/*"},
+    {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/media/news-web"},
+    {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Logs}:*"},
+    {"Fn::Sub": "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${Pipeline}"},
+    "arn:aws:iam::111111111111:role/app",
+]
+
+
+@pytest.mark.parametrize("resource", WILDCARD_ARNS, ids=str)
+def test_ss102_wildcard_arns(resource):
+    text, diags = lint(with_function([{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [resource]}]))
+    assert [d.code for d in diags] == ["SS102"], resource
+    assert diags[0].location.line == line_of(text, "Resource:") + 1
+
+
+@pytest.mark.parametrize("resource", NAMED_ARNS, ids=str)
+def test_ss102_named_resources_pass(resource):
+    _, diags = lint(with_function([{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [resource]}]))
+    assert diags == []
+
+
+def test_ss102_a_narrowing_condition_or_an_allow_listed_action_may_name_by_wildcard():
+    keys = {"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"}
+    _, diags = lint(with_function([{"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": keys}]))
+    assert codes(diags) == ["SS102"]
+    _, diags = lint(with_function([{"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": keys, "Condition": {
+        "StringEquals": {"kms:ViaService": "secretsmanager.ap-northeast-1.amazonaws.com"}}}]))
+    assert diags == []
+    # ...but no condition makes an account or region wildcard acceptable
+    _, diags = lint(with_function([{"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "arn:aws:kms:*:*:key/*",
+                                    "Condition": {"StringEquals": {"kms:ViaService": "s3.x.amazonaws.com"}}}]))
+    assert codes(diags) == ["SS102"]
+    families = {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/*"}
+    _, diags = lint(with_function([{"Effect": "Allow", "Action": ["ecs:TagResource"], "Resource": families}]))
+    assert diags == []
+    _, diags = lint(with_function([{"Effect": "Allow", "Action": ["ecs:TagResource", "ecs:DeleteTaskDefinitions"],
+                                    "Resource": families}]))
+    assert codes(diags) == ["SS102"]
+
+
+def test_a_suppression_with_a_sid_silences_that_statement_only():
+    wild = {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::reports-*/*"}
+    template = with_function([{"Sid": "Reports", **wild}, {"Sid": "Other", **wild}])
+    template["Resources"]["FnRole"]["Metadata"] = {"shipspec": {"suppress": [
+        {"id": "SS102", "sid": "Reports", "reason": "one bucket per day, reports-YYYYMMDD"}]}}
+    text, diags = lint(template)
+    assert [(d.code, d.location.line) for d in diags] == [("SS102", line_of(text, "Resource:", after="Sid: Other"))]
+    template["Resources"]["FnRole"]["Metadata"]["shipspec"]["suppress"][0]["sid"] = "Gone"
+    _, diags = lint(template)
+    assert codes(diags) == ["SS002", "SS102", "SS102"]
+    assert "in statement Gone matches no finding" in fired(diags, "SS002")[0].message
+
+
 def test_ss102_key_policy_star_means_this_key():
     key = {"Type": "AWS::KMS::Key", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": {
         "KeyPolicy": {"Version": "2012-10-17", "Statement": [{
@@ -471,3 +546,32 @@ def test_inline_buildspecs_get_the_structural_check_at_their_line_in_the_templat
     assert [(d.code, d.location.line, d.location.col) for d in typo] == [
         ("buildspec", line_of(text, "commandz:"), text.splitlines()[line_of(text, "commandz:") - 1].index("commandz") + 1)]
     assert "Build inline buildspec" in typo[0].message
+
+
+# Issue 16's least-privilege repros, rendered as if validation had let them through: lint refuses each.
+REPROS = {
+    "service.cluster": ({"service": {"cluster": "*"}}, "codepipeline.yml", "service/*/"),
+    "service.name": ({"service": {"name": "*"}}, "codepipeline.yml", "/*'"),
+    "notifications.slack_webhook_secret": ({"notifications": {"slack_webhook_secret": "*"}},
+                                           "codepipeline-status-notification.yml", "secret:*-??????"),
+    "source.repository (s3)": ({"source": {"provider": "s3", "repository": "my-bucket/*.zip", "connection_arn": None,
+                                           "trigger_paths": None, "additional": []}}, "codepipeline.yml", "*.zip"),
+}
+
+
+@pytest.mark.parametrize("field", sorted(REPROS))
+def test_lint_refuses_the_wildcards_ordinary_fields_used_to_reach(field):
+    from compiler.build.compile import render_service
+    from compiler.spec.models import ServiceConfig
+
+    patch, filename, needle = REPROS[field]
+    base = next(s.config for s in load_project(ROOT, ["news-web"]).services if s.config.environment.name == "stg")
+    data = base.model_dump()
+    for section, values in patch.items():
+        data[section] = {**data[section], **values}
+    artifacts, _stacks = render_service(ServiceConfig.model_validate(data), "services/news-web.yaml",
+                                        "lambda/notify-0000000000000000.zip")
+    (art,) = [a for a in artifacts if a.path.endswith("/" + filename)]
+    diags, _ = check_template(Template(art.path, art.content.decode(), "ap-northeast-1"), {}, None)
+    wild = [d for d in diags if d.code == "SS102"]
+    assert wild and any(needle in d.message for d in wild), [d.render() for d in diags]

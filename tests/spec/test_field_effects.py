@@ -149,6 +149,9 @@ EFFECTS: dict[str, tuple[dict, str, str]] = {
                                                   "probe-topic"),
     "stages.actions.policy_statements.Condition": (_statement(Condition={"StringEquals": {
         "aws:RequestedRegion": "ap-northeast-1"}}), "codepipeline.yml", "aws:RequestedRegion"),
+    "stages.actions.policy_statements.wildcard_reason": (_statement(
+        Sid="ProbeTopics", Resource=PROBE + "-*", wildcard_reason="one topic per shard, probe-<shard>"),
+        "codepipeline.yml", "one topic per shard"),
     "environment.name": ({"environment": {"name": "live"}}, "codepipeline.yml", "news-web-live"),
     # account and region place the stacks (templates use AWS::AccountId / AWS::Region)
     "environment.account": ({"environment": {"account": "333333333333"}, "source": {"connection_arn": ARN.replace(
@@ -156,7 +159,12 @@ EFFECTS: dict[str, tuple[dict, str, str]] = {
     "environment.region": ({"environment": {"region": "eu-west-1"}}, STACKS, "eu-west-1"),
 }
 # fields with no effect on purpose, and why
-NO_EFFECT = {"version": "only version 1 exists"}
+NO_EFFECT = {
+    "version": "only version 1 exists",
+    # read by `shipspec ci-roles` (the deploy role's kms:Decrypt), not by build: tests/cli/test_ci_roles_cmd.py
+    "source.token_secret.kms_key_arn": "grants the CI deploy role kms:Decrypt (shipspec ci-roles)",
+    "source.additional.token_secret.kms_key_arn": "grants the CI deploy role kms:Decrypt (shipspec ci-roles)",
+}
 
 # fields whose effect is on what validation accepts: path -> a patch of news-web's prod environment
 # from a value written as the patch function gives it (plain, or {arn, allow_cross_account: true})

@@ -201,3 +201,139 @@ def test_loader_reports_every_duplicate_key():
 def test_valid_baseline_is_valid(root):
     (root / "services" / "svc-a.yaml").write_text(yaml.safe_dump(VALID))
     assert len(load_project(root).services) == 1
+
+
+# --- issue 16: what got past the loader and the secret scan ------------------------------------
+
+FAKE_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS's documentation example, built from parts
+
+
+def _spec(**changes) -> str:
+    doc = copy.deepcopy(VALID)
+    for dotted_path, value in changes.items():
+        node = doc
+        *parents, last = dotted_path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return yaml.safe_dump(doc)
+
+
+@pytest.mark.parametrize("text", [
+    b"name: svc-a\ntags: !!python/object/apply:os.system ['true']\n",
+    b"name: svc-a\nsource: !!python/object/new:dict {provider: s3}\n",
+    b"name: svc-a\nservice: !Ref [Cluster]\n",
+    b"name: svc-a\nbuild: {build_args: !!set {A: null}}\n",
+])
+def test_tags_on_collections_are_refused_like_tags_on_scalars(root, text):
+    _timed_error(root, text, "unsupported YAML tag")
+
+
+def test_a_tag_is_reported_where_it_is_written(root):
+    (root / "services" / "svc-a.yaml").write_text(_spec() + "description: !Sub x\nstages: !Ref [y]\n")
+    err = run_cli("validate", root=root).err
+    lines = len(_spec().splitlines())
+    assert f"services/svc-a.yaml:{lines + 1}:14: error: unsupported YAML tag !Sub" in err
+    assert f"services/svc-a.yaml:{lines + 2}:9: error: unsupported YAML tag !Ref" in err
+
+
+def test_a_binary_scalar_is_scanned_after_decoding(root):
+    encoded = __import__("base64").b64encode(FAKE_KEY_ID.encode()).decode()
+    (root / "services" / "svc-a.yaml").write_text(_spec() + f"description: !!binary {encoded}\n")
+    result = run_cli("validate", root=root)
+    assert result.status == 1
+    assert "description: this value looks like an AWS access key id" in result.err
+    assert FAKE_KEY_ID not in result.err and encoded not in result.err
+
+
+def test_a_credential_used_as_a_mapping_key_is_found(root):
+    (root / "services" / "svc-a.yaml").write_text(_spec(**{"service.environment": {FAKE_KEY_ID: "x"}}))
+    result = run_cli("validate", root=root)
+    assert result.status == 1
+    assert "this key looks like an AWS access key id" in result.err
+
+
+@pytest.mark.parametrize("field", ["tags.db", "build.build_args.DB", "service.environment.DB", "description"])
+def test_dynamic_references_are_refused_wherever_a_value_lands(root, field):
+    ref = "{{resolve:secretsmanager:other-team/db:SecretString:password}}"
+    (root / "services" / "svc-a.yaml").write_text(_spec(**{field: ref}))
+    result = run_cli("build", root=root)
+    assert result.status == 1
+    assert f"{field}: this value holds a CloudFormation dynamic reference" in result.err
+    assert "service.secrets for the running container, or build.secrets for the image build" in result.err
+    assert not (root / "generated").exists()
+
+
+def test_dynamic_reference_in_a_stage_environment_is_refused(root):
+    stage = {"name": "Smoke", "after": "Deploy", "actions": [{
+        "name": "Check", "commands": ["echo ok"],
+        "environment": {"OTHER": "{{resolve:ssm-secure:/other-team/db}}"}}]}
+    env = {"account": "111111111111", "region": "ap-northeast-1", "stages": [stage]}
+    (root / "services" / "svc-a.yaml").write_text(_spec(**{"environments.stg": env}))
+    result = run_cli("validate", root=root)
+    assert result.status == 1
+    assert "environments.stg.stages[0].actions[0].environment.OTHER: this value holds a CloudFormation dynamic" \
+        in result.err
+
+
+def test_documented_limits_are_the_codes(repo_root):
+    from compiler.spec import yamlsrc
+
+    doc = (repo_root / "docs" / "security.md").read_text()
+    assert f"at most {yamlsrc.MAX_NODES:,} nodes after alias expansion (`MAX_NODES`" in doc
+    assert f"{yamlsrc.MAX_DEPTH} levels of nesting (`MAX_DEPTH`" in doc
+    assert f"files over {yamlsrc.MAX_BYTES // 1_000_000} MB (`MAX_BYTES`)" in doc
+
+
+@pytest.mark.parametrize("field", ["service.cluster", "service.name", "service.container"])
+def test_a_heredoc_delimiter_line_in_a_name_is_refused_not_an_internal_error(root, field):
+    value = "media\nSHIPSPEC_UPDATE_TASKDEFINITION_EOF\nrm -rf /"
+    (root / "services" / "svc-a.yaml").write_text(_spec(**{field: value}))
+    for command in ("validate", "build"):
+        result = run_cli(command, root=root)
+        assert result.status == 1 and "internal error" not in result.err, result.err
+        assert f"{field}: " in result.err and "it holds a newline or another control character" in result.err
+
+
+def test_ignored_files_that_look_like_specs_or_defaults_are_warnings(root):
+    (root / "services" / "svc-a.yaml").write_text(_spec())
+    defaults = "environments: {stg: {account: '111111111111', region: ap-northeast-1}}\n"
+    for name in ("_defaults.yml", "_Defaults.yaml", "x.YAML", "team/svc-b.yaml", "team/deep/svc-c.yml"):
+        (root / "services" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "services" / name).write_text(defaults)
+    (root / "services" / "_notes.yaml").write_text("# files starting with _ are not services\n")
+    (root / "services" / "README.md").write_text("not yaml\n")
+    expected = [
+        "services/_Defaults.yaml:1:1: warning: ignored: the defaults are read only from services/_defaults.yaml",
+        "services/_defaults.yml:1:1: warning: ignored: the defaults are read only from services/_defaults.yaml",
+        "services/team/deep/svc-c.yml:1:1: warning: ignored: specs are read only from services/ itself",
+        "services/team/svc-b.yaml:1:1: warning: ignored: specs are read only from services/ itself",
+        "services/x.YAML:1:1: warning: ignored: spec files end in lowercase .yaml or .yml; rename it to x.yaml",
+    ]
+    for command in ("validate", "build"):
+        result = run_cli(command, root=root)
+        assert result.status == 0, result.err
+        lines = result.err.splitlines()
+        assert [line[:len(e)] for line, e in zip(lines, expected)] == expected, result.err
+        assert len([line for line in lines if ": warning: " in line]) == len(expected)
+    as_json = json.loads(run_cli("validate", "--format", "json", root=root).out)
+    assert [(w["file"], w["severity"]) for w in as_json] == [(e.split(":")[0], "warning") for e in expected]
+    # with an error, the warnings come with it (an ignored defaults file may explain the error)
+    (root / "services" / "svc-a.yaml").write_text(_spec(**{"service.cluster": "*"}))
+    failed = run_cli("validate", root=root)
+    assert failed.status == 1 and failed.err.splitlines()[-1] == "1 error; nothing was written or deployed."
+    assert "services/x.YAML:1:1: warning:" in failed.err
+
+
+def test_github_token_is_deprecated_with_the_migration_pointer(root):
+    src = {"provider": "github-token", "repository": "example-corp/svc-a", "token_secret": {"id": "cicd/token"}}
+    (root / "services" / "svc-a.yaml").write_text(_spec(source=src))
+    text = (root / "services" / "svc-a.yaml").read_text()
+    line = text.splitlines().index("  provider: github-token") + 1
+    for _ in range(2):  # the second run is served from the cache: the same warning
+        result = run_cli("validate", root=root)
+        assert result.status == 0, result.err
+        assert result.err.splitlines()[0] == (
+            f"services/svc-a.yaml:{line}:13: warning: source.provider: provider github-token is deprecated: it makes "
+            "a GitHub version 1 source action (an OAuth token), which AWS no longer recommends; move to provider "
+            "codestar with a CodeConnections connection (README: \"Migrating from github-token\")")

@@ -124,3 +124,9 @@ def checkov_skips(reasons: dict[str, str]) -> dict:
 def shipspec_suppressions(reasons: dict[str, str]) -> dict:
     """Resource Metadata silencing `shipspec lint` findings on that resource, each with its reason."""
     return {"shipspec": {"suppress": [{"id": k, "reason": v} for k, v in sorted(reasons.items())]}}
+
+
+def statement_suppressions(entries: list[tuple[str, str, str]]) -> dict:
+    """Resource Metadata silencing `shipspec lint` findings in one statement of the resource's policies:
+    (rule id, statement Sid, reason) each."""
+    return {"shipspec": {"suppress": [{"id": i, "sid": sid, "reason": reason} for i, sid, reason in entries]}}

@@ -21,6 +21,7 @@ from typing import Iterable
 
 from ...spec.naming import BOOTSTRAP_TAG, SERVICE_TAG
 from . import cfn
+from .sources import WEBHOOK_SECRET_PREFIX
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
@@ -81,14 +82,15 @@ SUPPRESS_ALWAYS = {
     "SS104": "Assumed by GitHub Actions (OIDC) or the hub account's role of the same name, not by an AWS service.",
 }
 SUPPRESS_DEPLOY = {
-    "SS102": "Resource * only for cloudformation:DescribeStacks without a stack name (orphan listing) and "
-             "kms:CreateKey (no key exists yet): IAM offers nothing narrower for either.",
+    "SS102": "IAM is global, so the role serves every region (region wildcards); CloudFormation names what it "
+             "creates (name wildcards, narrowed by tags where IAM can); Resource * only for DescribeStacks "
+             "(orphan listing) and kms:CreateKey (no key exists yet).",
     "SS103": "CloudFormation names the templates' roles: PassRole is limited to roles tagged shipspec:service "
              "and to the four services that use them (iam:PassedToService).",
 }
 SUPPRESS_PLAN = {
-    "SS102": "Resource * only for cloudformation:DescribeStacks without a stack name (orphan listing): "
-             "IAM offers nothing narrower.",
+    "SS102": "IAM is global, so the role serves every region (region wildcards); stacks and the bootstrap bucket "
+             "are known by name patterns; Resource * only for DescribeStacks without a stack name (orphan listing).",
 }
 
 
@@ -184,33 +186,57 @@ def _secret_arns(name: str) -> list:
     return [_account_arn("secretsmanager", f"secret:{name}-??????")]
 
 
-def _secrets(names: list[str]) -> list[dict]:
-    if not names:
-        return []
-    return [cfn.allow(["secretsmanager:GetSecretValue"], [a for n in names for a in _secret_arns(n)],
-                      "ResolveTokenSecrets")]
+def _secrets(names: list[str], keys: list[str]) -> list[dict]:
+    """Read the github-token sources' tokens (CloudFormation resolves them with this role's
+    credentials), and decrypt them with exactly the customer managed keys the specs name
+    (`source.token_secret.kms_key_arn`), only through Secrets Manager. With github-token sources,
+    also create and resolve their webhooks' generated secrets, which shipspec names under
+    `shipspec/webhook/` (encrypted with the artifact key: ArtifactKey above)."""
+    out = []
+    if names:
+        out.append(cfn.allow(["secretsmanager:GetSecretValue"], [a for n in names for a in _secret_arns(n)],
+                             "ResolveTokenSecrets"))
+        out.append(cfn.allow(["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
+                              "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                              "secretsmanager:TagResource", "secretsmanager:UntagResource",
+                              "secretsmanager:UpdateSecret"],
+                             _account_arn("secretsmanager", f"secret:{WEBHOOK_SECRET_PREFIX}*"), "WebhookSecrets"))
+        # GenerateSecretString: a random string, no resource (STAR_RESOURCE_ACTIONS).
+        out.append(cfn.allow(["secretsmanager:GetRandomPassword"], "*", "GenerateWebhookSecrets"))
+    if keys:
+        regions = sorted({k.split(":")[3] for k in keys})
+        out.append(cfn.allow(["kms:Decrypt"], keys, "DecryptTokenSecrets", {"StringEquals": {
+            "kms:ViaService": [f"secretsmanager.{r}.amazonaws.com" for r in regions]}}))
+    return out
 
 
-def _role(name: str, description: str, trust: dict, statements: list[dict], suppress: dict[str, str]) -> dict:
+def _role(name: str, description: str, trust: dict, statements: list[dict], suppress: dict[str, str],
+          boundary: str | None = None) -> dict:
     properties = {
         "RoleName": name, "Description": description, "MaxSessionDuration": 3600,
         "AssumeRolePolicyDocument": trust,
         "Policies": [{"PolicyName": name, "PolicyDocument": cfn.policy(statements)}],
         "Tags": cfn.tag_list({BOOTSTRAP_TAG: "true"}),
     }
+    if boundary:
+        # The most the role may ever do, whatever its own policy grants (an IAM permissions boundary).
+        properties["PermissionsBoundary"] = boundary
     return {"Type": "AWS::IAM::Role", "Metadata": cfn.shipspec_suppressions({**SUPPRESS_ALWAYS, **suppress}),
             "Properties": properties}
 
 
 def render_ci_roles(repo: str, *, branch: str = "main", environments: Iterable[str] = ("stg", "prod"),
                     hub_account: str | None = None, target_accounts: Iterable[str] = (),
-                    token_secrets: Iterable[str] = (), oidc_provider: bool = True) -> dict:
+                    token_secrets: Iterable[str] = (), token_keys: Iterable[str] = (), oidc_provider: bool = True,
+                    permissions_boundary: str | None = None) -> dict:
     """Resources for one account. `repo` is owner/name. `hub_account`: the account whose roles the
     workflows sign in to, for the other accounts; None for the hub itself, which gets the GitHub
     OIDC provider and the GitHub trust. `target_accounts` (the hub only): the other accounts
     whose roles it may assume. `token_secrets`: Secrets Manager names of github-token sources'
-    tokens (CloudFormation resolves them with the deploy role's credentials).
-    `oidc_provider=False` when the account has one for GitHub already."""
+    tokens (CloudFormation resolves them with the deploy role's credentials); `token_keys`: ARNs of
+    the customer managed KMS keys those secrets are encrypted with. `oidc_provider=False` when the
+    account has one for GitHub already. `permissions_boundary`: ARN of a managed policy set as the
+    deploy role's permissions boundary."""
     if repo.count("/") != 1 or not all(repo.split("/")):
         raise ValueError(f"repository {repo!r}: expected owner/name")
     envs = sorted(set(environments))
@@ -232,7 +258,7 @@ def render_ci_roles(repo: str, *, branch: str = "main", environments: Iterable[s
         _trust(repo, [f"environment:{e}" for e in envs], hub_account, DEPLOY_ROLE),
         [cfn.allow(DEPLOY_CFN_ACTIONS, _stacks(), "ShipspecStacksDeploy"),
          *_common(DEPLOY_ROLE, targets, ("shipspec/templates", "lambda")), *_provision(),
-         *_secrets(sorted(set(token_secrets)))], SUPPRESS_DEPLOY)
+         *_secrets(sorted(set(token_secrets)), sorted(set(token_keys)))], SUPPRESS_DEPLOY, permissions_boundary)
     if oidc_provider:
         for name in ("PlanRole", "DeployRole"):
             resources[name]["DependsOn"] = "GitHubOidcProvider"

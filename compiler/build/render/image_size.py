@@ -9,8 +9,9 @@ unreadable size is reported as a warning too.
 
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING
+
+from . import shell
 
 if TYPE_CHECKING:
     from ...spec.models import ServiceConfig
@@ -19,7 +20,7 @@ SIZE_VARIABLE = "IMAGE_BYTES"
 
 
 def image_size_commands(c: "ServiceConfig") -> list[str]:
-    repo = shlex.quote(c.build.ecr_repository)
+    repo = shell.word(c.build.ecr_repository)
     limit = c.build.max_image_mb
     read = (
         f'{SIZE_VARIABLE}="$(aws ecr describe-images --region "$AWS_REGION" --repository-name {repo} '

@@ -18,6 +18,7 @@ from ...core.codepipeline import (
     UPDATE_ARTIFACT,
 )
 from ...spec import naming
+from ...spec.stage_plan import source_revision_variable
 from . import cfn, codebuild, iam, sources
 from . import stages as custom_stages
 from .agent_config import agent_config_resources
@@ -136,11 +137,16 @@ def _stages(c: "ServiceConfig", src: sources.SourceStage) -> list[dict]:
                                         f"(cluster {c.service.cluster}, service {c.ecs_service_name})?"},
         "RunOrder": 1,
     }]}
+    # CODEBUILD_RESOLVED_SOURCE_VERSION may be unset for builds CodePipeline starts (AWS): the build
+    # tags the image with the source variable instead (service_files.build_buildspec).
+    revision, expression = source_revision_variable(c)
+    source_env = cfn.compact_json([{"name": revision, "value": expression, "type": "PLAINTEXT"}])
     stages = [
         {"Name": "Source", "Actions": list(src.actions)},
         # Additional sources are secondary inputs of the build (CODEBUILD_SRC_DIR_<name>).
         {"Name": "Build", "Actions": [_codebuild_action("Build", codebuild.BUILD_PROJECT, list(src.artifacts),
-                                                        BUILD_ARTIFACT, namespace=BUILD_NAMESPACE)]},
+                                                        BUILD_ARTIFACT, namespace=BUILD_NAMESPACE,
+                                                        environment_variables=source_env)]},
         *([approval] if c.deploy.approval else []),
         {"Name": "UpdateService", "Actions": [_codebuild_action(
             "UpdateService", codebuild.UPDATE_PROJECT, [PRIMARY_ARTIFACT], UPDATE_ARTIFACT,

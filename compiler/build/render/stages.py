@@ -66,6 +66,14 @@ def project_environment(p: ActionPlan) -> list[dict]:
     return sorted(out + codebuild.secret_variables(p.action.secrets), key=lambda v: v["Name"])
 
 
+def _wildcard_allowances(action: "StageAction") -> dict | None:
+    """The role's suppressions: SS102 for each statement the spec allows a wildcard resource (its Sid and
+    wildcard_reason; the spec check requires both), for that statement alone."""
+    entries = [("SS102", st.Sid, st.wildcard_reason) for st in action.policy_statements
+               if st.wildcard_reason and st.Sid]
+    return cfn.statement_suppressions(entries) if entries else None
+
+
 def role_statements(p: ActionPlan) -> list[dict]:
     return [
         iam.logs_statement(p.logs_id),
@@ -110,7 +118,8 @@ def render_resources(c: "ServiceConfig") -> dict[str, dict]:
     for p in plans(c):
         out[p.logs_id] = codebuild.log_group(f"/aws/codebuild/{p.project_name}", tags)
         out[p.role_id] = iam.role("codebuild.amazonaws.com", "stage-action", role_statements(p), tags,
-                                  f"CodeBuild {p.project_name}: stage {p.stage.name}, action {p.action.name}")
+                                  f"CodeBuild {p.project_name}: stage {p.stage.name}, action {p.action.name}",
+                                  _wildcard_allowances(p.action))
         out[p.project_id] = _project(c, p)
     return out
 

@@ -1,7 +1,9 @@
 """update_taskdefinition.sh: register a task-definition revision with the new image and the spec's settings.
 
 The script is generated per service and environment. Everything it needs from the spec
-(cluster, service, container, environment, secrets, cpu, memory) is baked in, shell-quoted;
+(cluster, service, container, environment, secrets, cpu, memory) is baked in, quoted by the one
+quoting path (`render/shell.py`: every value one shell word, every embedded text a here-document
+whose delimiter no line of the text can equal);
 at run time it needs only IMAGE_URI plus AWS credentials and region. It uses the AWS CLI
 (flags common to v1 and v2) and python3 for the JSON work, never jq.
 """
@@ -9,8 +11,9 @@ at run time it needs only IMAGE_URI plus AWS credentials and region. It uses the
 from __future__ import annotations
 
 import json
-import shlex
 from typing import TYPE_CHECKING
+
+from . import shell
 
 if TYPE_CHECKING:
     from ...spec.models import ServiceConfig
@@ -173,10 +176,7 @@ export AWS_PAGER=""
 workdir="$(mktemp -d)"
 trap 'rm -rf "$workdir"' EXIT
 helper="$workdir/taskdef.py"
-cat >"$helper" <<'SHIPSPEC_HELPER'
 @HELPER@
-SHIPSPEC_HELPER
-
 log "looking up service '${SERVICE}' in cluster '${CLUSTER}'"
 if ! aws ecs describe-services --cluster "$CLUSTER" --services "$SERVICE" --output json \\
     >"$workdir/services.json" 2>"$workdir/error.txt"; then
@@ -211,7 +211,7 @@ log "wrote @IMAGEDEFINITIONS@ for container '${CONTAINER}': ${IMAGE_URI}"
 
 
 def _json_arg(values: dict[str, str]) -> str:
-    return shlex.quote(json.dumps(dict(sorted(values.items())), separators=(",", ":"), sort_keys=True))
+    return shell.word(json.dumps(dict(sorted(values.items())), separators=(",", ":"), sort_keys=True))
 
 
 def render_update_script(c: "ServiceConfig") -> str:
@@ -220,14 +220,15 @@ def render_update_script(c: "ServiceConfig") -> str:
         name=c.name,
         env=c.environment.name,
         imagedefinitions=IMAGEDEFINITIONS,
-        cluster=shlex.quote(s.cluster),
-        service=shlex.quote(c.ecs_service_name),
-        container=shlex.quote(c.container_name),
+        cluster=shell.word(s.cluster),
+        service=shell.word(c.ecs_service_name),
+        container=shell.word(c.container_name),
         environment=_json_arg(s.environment),
         secrets=_json_arg(s.secrets),
-        cpu=shlex.quote(str(s.cpu)) if s.cpu is not None else "''",
-        memory=shlex.quote(str(s.memory)) if s.memory is not None else "''",
+        cpu=shell.word(str(s.cpu)) if s.cpu is not None else "''",
+        memory=shell.word(str(s.memory)) if s.memory is not None else "''",
     )
     helper = _HELPER.replace("@READ_ONLY@", repr(READ_ONLY_FIELDS)).strip("\n")
-    body = _BODY.replace("@HELPER@", helper).replace("@IMAGEDEFINITIONS@", IMAGEDEFINITIONS)
+    write_helper = shell.heredoc('cat >"$helper"', helper, "SHIPSPEC_HELPER")
+    body = _BODY.replace("@HELPER@", write_helper).replace("@IMAGEDEFINITIONS@", IMAGEDEFINITIONS)
     return header + body

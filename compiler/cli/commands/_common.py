@@ -16,3 +16,16 @@ def add_diag_format(p: argparse.ArgumentParser) -> None:
 
 def add_env(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", metavar="ENV", help="only this environment")
+
+
+def print_warnings(console, args, project) -> None:
+    """The project's warnings (ignored files, deprecations) in the diagnostics format; never fatal."""
+    from ...core.diagnostics import format_diagnostics
+    from ..main import diagnostics_format
+
+    if not project.warnings:
+        return
+    fmt = diagnostics_format(args)
+    if fmt == "json":
+        return  # the command prints them in its JSON result
+    console.error(format_diagnostics(project.warnings, fmt))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import add_diag_format
+from ._common import add_diag_format, print_warnings
 
 HELP = "generate generated/ from the specs"
 
@@ -20,6 +20,7 @@ def run(args, console) -> int:
 
     session = Session.open(console.root, enabled=not args.no_cache, will_render=True)
     project = session.load_project()
+    print_warnings(console, args, project)
     output = compile_project(project)  # unchanged services' files come from the session
     diff = write_tree(console.root, output.artifacts, frozenset(session.on_disk))
     session.save()

@@ -22,6 +22,7 @@ HELP = "print the GitHub OIDC provider and shipspec-plan/-deploy roles template 
 # GitHub: owner 1-39 letters, digits or single hyphens; repository letters, digits, '.', '-', '_'.
 REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/[A-Za-z0-9._-]{1,100}$")
 ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
+POLICY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]{1,512}$")
 BRANCH_RE = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 STACK_NAME = "shipspec-ci"
 CAPABILITY = "CAPABILITY_NAMED_IAM"  # the roles have fixed names (shipspec assumes them by name)
@@ -34,6 +35,7 @@ class SpecFacts:
     accounts: tuple[str, ...]  # every environment's account, sorted
     environments: tuple[str, ...]  # environment names (the GitHub environments), sorted
     token_secrets: tuple[tuple[str, str], ...]  # (account, secret id) of github-token sources, sorted
+    token_keys: tuple[tuple[str, str], ...] = ()  # (account, KMS key ARN) those secrets are encrypted with
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Request:
     hub_account: str | None
     branch: str
     oidc_provider: bool
+    permissions_boundary: str | None = None
 
     @property
     def is_hub(self) -> bool:
@@ -63,12 +66,15 @@ def configure(p) -> None:
                    help="default branch whose pushes may plan (default: main)")
     p.add_argument("--no-oidc-provider", dest="oidc_provider", action="store_false",
                    help="the hub account already has the token.actions.githubusercontent.com OIDC provider")
+    p.add_argument("--permissions-boundary", metavar="POLICY_ARN",
+                   help="ARN of a managed policy set as the shipspec-deploy role's permissions boundary: the most "
+                        "that role may ever do, whatever its own policy grants (docs/security.md)")
     p.add_argument("--output", metavar="FILE", help="write the template to FILE instead of printing it")
 
 
 def spec_facts(project) -> SpecFacts:
     """Accounts, environment names and github-token secret ids used by the specs."""
-    accounts, envs, secrets = set(), set(), set()
+    accounts, envs, secrets, keys = set(), set(), set(), set()
     for s in project.services:
         c = s.config
         accounts.add(c.environment.account)
@@ -77,7 +83,9 @@ def spec_facts(project) -> SpecFacts:
             token = src.token_secret or c.source.token_secret
             if src.provider == "github-token" and token is not None:
                 secrets.add((c.environment.account, token.id))
-    return SpecFacts(tuple(sorted(accounts)), tuple(sorted(envs)), tuple(sorted(secrets)))
+                if token.kms_key_arn:
+                    keys.add((c.environment.account, token.kms_key_arn))
+    return SpecFacts(tuple(sorted(accounts)), tuple(sorted(envs)), tuple(sorted(secrets)), tuple(sorted(keys)))
 
 
 def check_request(args) -> Request:
@@ -89,10 +97,14 @@ def check_request(args) -> Request:
             raise UsageError(f"{opt} {value!r}: expected a 12-digit AWS account id")
     if not BRANCH_RE.match(args.branch) or ".." in args.branch or args.branch.startswith("/"):
         raise UsageError(f"--branch {args.branch!r}: expected a branch name like main (no wildcards)")
+    boundary = getattr(args, "permissions_boundary", None)
+    if boundary is not None and not POLICY_ARN_RE.match(boundary):
+        raise UsageError(f"--permissions-boundary {boundary!r}: expected a managed policy ARN, e.g. "
+                         "arn:aws:iam::111111111111:policy/shipspec-deploy-boundary")
     if args.hub_account is not None and args.account is None:
         raise UsageError("--hub-account needs --account: the account this template is for "
                          "(the hub's template when it equals --hub-account)")
-    return Request(args.repo, args.account, args.hub_account, args.branch, args.oidc_provider)
+    return Request(args.repo, args.account, args.hub_account, args.branch, args.oidc_provider, boundary)
 
 
 def check_account(req: Request, facts: SpecFacts, any_account: bool) -> None:
@@ -111,14 +123,18 @@ def template_for(req: Request, facts: SpecFacts) -> dict:
     if req.is_hub:
         # shipspec assumes the role of the same name in every environment's account, the hub's too.
         secrets = {sid for acct, sid in facts.token_secrets if req.account is None or acct == req.account}
+        keys = {key for acct, key in facts.token_keys if req.account is None or acct == req.account}
         resources = render_ci_roles(req.repo, branch=req.branch, environments=facts.environments,
                                     target_accounts=facts.accounts, token_secrets=sorted(secrets),
-                                    oidc_provider=req.oidc_provider)
+                                    token_keys=sorted(keys), oidc_provider=req.oidc_provider,
+                                    permissions_boundary=req.permissions_boundary)
         what = "hub account: trusts GitHub's OIDC tokens"
     else:
         secrets = {sid for acct, sid in facts.token_secrets if acct == req.account}
+        keys = {key for acct, key in facts.token_keys if acct == req.account}
         resources = render_ci_roles(req.repo, branch=req.branch, environments=facts.environments,
-                                    hub_account=req.hub_account, token_secrets=sorted(secrets))
+                                    hub_account=req.hub_account, token_secrets=sorted(secrets),
+                                    token_keys=sorted(keys), permissions_boundary=req.permissions_boundary)
         what = f"trusts the roles of hub account {req.hub_account}"
     outputs = {f"{logical}Arn": {"Description": f"ARN of the {logical[:-4].lower()} role",
                                  "Value": cfn.getatt(logical, "Arn")} for logical in ("PlanRole", "DeployRole")}
@@ -137,6 +153,8 @@ def command_line(req: Request, any_account: bool) -> str:
         parts.append(f"--branch {req.branch}")
     if not req.oidc_provider:
         parts.append("--no-oidc-provider")
+    if req.permissions_boundary:
+        parts.append(f"--permissions-boundary {req.permissions_boundary}")
     return " ".join(parts)
 
 

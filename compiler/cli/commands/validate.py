@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ._common import add_diag_format, add_names
+import json
+
+from ._common import add_diag_format, add_names, print_warnings
 
 HELP = "validate specs (no files written)"
 
@@ -23,8 +25,9 @@ def run(args, console) -> int:
     pairs = len(project.services)
     names = len(project.names())
     if args.format == "json":
-        console.print("[]")
+        console.print(json.dumps([d.as_dict() for d in project.warnings], indent=2) if project.warnings else "[]")
     else:
+        print_warnings(console, args, project)
         console.error(f"{names} service{'s' if names != 1 else ''}, {pairs} environment"
                       f"{'s' if pairs != 1 else ''}: valid")
     return 0
