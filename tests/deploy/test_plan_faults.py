@@ -295,3 +295,33 @@ def test_first_failure_is_of_this_operation(emu):
     assert changesets.first_failure(cfn, "s", marker) == ("Q", "AWS::SQS::Queue", "UPDATE_FAILED",
                                                          "this update's failure")
     assert changesets.first_failure(cfn, "s")[3] == "an old failure"
+
+
+def _deployed(emu, account: str, stack: str):
+    return emu.client("cloudformation", account).get_template(StackName=stack)["TemplateBody"]
+
+
+def test_plan_file_with_emptied_changes_but_its_fingerprint_kept_is_refused(emu, tmp_path):
+    """Someone hides a change from the reviewer: one stack's `changes` emptied, its fingerprint (and
+    the plan's) kept. apply recomputes every fingerprint from the file's contents and refuses;
+    nothing changes."""
+    import json
+
+    assert emu.cli("bootstrap", "--local", "--yes", "--env", "stg").status == 0
+    assert emu.cli("apply", "--local", "--yes", "photo-thumbs", "--env", "stg").status == 0
+    emu.edit("photo-thumbs", "ecr_repository: media/photo-thumbs", "ecr_repository: media/photo-thumbs\n  keep_images: 5")
+    plan_file = tmp_path / "plan.json"
+    r = emu.cli("plan", "--local", "photo-thumbs", "--env", "stg", "--format", "json", "--output", str(plan_file))
+    assert r.status == 0, r.err
+    doc = json.loads(plan_file.read_text())
+    stack = next(s for s in doc["stacks"] if s["stack_name"] == "photo-thumbs-stg-pipeline")
+    assert stack["changes"], "the edit must change the pipeline stack"
+    stack["changes"] = []  # the fingerprint fields stay as shipspec wrote them
+    plan_file.write_text(json.dumps(doc))
+    before = _deployed(emu, STG, "photo-thumbs-stg-pipeline")
+    r = emu.cli("apply", "--local", "--yes", "--plan", str(plan_file))
+    assert r.status == 1
+    assert "photo-thumbs-stg-pipeline" in r.err and "do not match its fingerprint" in r.err
+    assert _deployed(emu, STG, "photo-thumbs-stg-pipeline") == before
+    again, _ = plan_json(emu, "photo-thumbs", "--env", "stg")
+    assert by_name(again)[("photo-thumbs-stg-pipeline", STG)]["status"] == "update"  # still pending: not applied
