@@ -166,9 +166,14 @@ def test_orphans_are_listed_and_never_deleted(emu):
 def test_retire_requires_confirmation_then_deletes(emu):
     assert emu.cli("bootstrap", "--local", "--yes").status == 0
     assert emu.cli("apply", "--local", "--yes", "news-web", "--env", "stg").status == 0
+    live = emu.cli("retire", "news-web", "--env", "stg", "--local", "--yes")  # the spec still defines stg
+    assert live.status == 1 and "services/news-web.yaml still defines environment stg" in live.err
+    assert "news-web-stg-pipeline" in emu.stacks(STG)
+    emu.spec("news-web").unlink()
     refused = emu.cli("retire", "news-web", "--env", "stg", "--local")
     assert refused.status == 1 and "without --yes" in refused.err
-    assert "stack news-web-stg-pipeline" in refused.out and "keeps Repository (AWS::ECR::Repository)" in refused.out
+    assert "stack news-web-stg-pipeline" in refused.out and "keeps   Repository (AWS::ECR::Repository)" in refused.out
+    assert "deletes PipelineRole (AWS::IAM::Role)" in refused.out  # every resource that goes is listed
     assert "news-web-stg-pipeline" in emu.stacks(STG)
     done = emu.cli("retire", "news-web", "--env", "stg", "--local", "--yes")
     assert done.status == 0, done.err
