@@ -82,8 +82,12 @@ def test_json_output(repo):
     first = stg["changes"][0]
     assert (first["resource_type"], first["action"], first["replacement"], first["risk"]) == \
         ("AWS::ECR::Repository", "Modify", "True", "danger")
-    assert {"path": "RepositoryName", "before": "media/news-web", "after": "media/news-web-v2",
-            "requires_recreation": "Always", "cause": ""} in first["properties"]
+    assert {"path": "RepositoryName", "op": "modify", "before": "media/news-web", "after": "media/news-web-v2",
+            "position": "", "requires_recreation": "Always", "cause": ""} in first["properties"]
+    assert {"field": "image", "key": "", "op": "modify",
+            "before": "111111111111.dkr.ecr.ap-northeast-1.amazonaws.com/media/news-web:<first 7 characters of the commit>",
+            "after": "111111111111.dkr.ecr.ap-northeast-1.amazonaws.com/media/news-web-v2:<first 7 characters of the "
+                     "commit>"} in stg["runtime"]["changes"]
     assert stacks["photo-thumbs-prod-pipeline"]["status"] == "unchanged"
     assert doc["summary"]["risk"]["danger"] == 2
 
