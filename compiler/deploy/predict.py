@@ -309,7 +309,12 @@ def _property_changes(lid: str, old: _Side, new: _Side, create_only, changed_par
         if attr == "DependsOn":
             before, after = (sorted([v] if isinstance(v, str) else v) if v is not _ABSENT else v
                              for v in (before, after))
-        if _canon(before) != _canon(after):
+        if _canon(before) == _canon(after):
+            continue
+        if isinstance(before, dict) and isinstance(after, dict):  # Metadata, UpdatePolicy...: by path
+            out += [PropertyChange(format_path(leaf.path), _show(leaf.before), _show(leaf.after), "Never", op=leaf.op,
+                                   position=leaf.position) for leaf in _walk(before, after, (attr,), frozenset())]
+        else:
             out.append(PropertyChange(attr, _show(before), _show(after), "Never",
                                       op=ADD if before is _ABSENT else REMOVE if after is _ABSENT else MODIFY))
     op, np = o.get("Properties", {}) or {}, n.get("Properties", {}) or {}

@@ -219,3 +219,17 @@ def test_an_unreadable_template_at_the_base_is_a_clear_error(repo):
     assert result.status == 1
     assert "generated/news-web/prod/codepipeline.yml at HEAD: not valid YAML" in result.err
     assert "Traceback" not in result.err
+
+
+def test_runtime_changes_are_rows_of_their_own(repo):
+    """A container variable (inline buildspec) and a repo-mode script change: diff names them the
+    way the spec does, and says which files to copy where."""
+    edit(repo, "news-web.yaml", "    LOG_LEVEL: info", "    LOG_LEVEL: info\n    FEATURE_FLAG: \"on\"")
+    edit(repo, "video-api.yaml", "cluster: media-ec2", "cluster: media-ec3")
+    out = run_cli("diff", root=repo).out
+    assert "runtime news-web (stg): container web of ECS service media/news-web, build.buildspec: inline: 1 change" in out
+    assert '+ environment variable FEATURE_FLAG = "on"' in out
+    assert '~ cluster: "media-ec2" -> "media-ec3"' in out
+    assert ("action item: video-api (prod): copy generated/video-api/prod/update_taskdefinition.sh to "
+            "codepipeline/update_taskdefinition.sh in repository example-corp/video-api, branch master") in out
+    assert "action item" in out.splitlines()[-1]  # the summary counts them
