@@ -11,6 +11,8 @@ repository must hold, with its sha256 and the repository and branch it belongs i
 can say which files to copy.
 
 Secrets appear as their ARNs (never values); environment values are plain by the spec's rules.
+Settings the spec leaves unset (cpu, memory; a branch for an s3 source) are left out: CloudFormation
+takes no nulls.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def runtime_manifest(c: "ServiceConfig") -> dict:
              "repository": src.repository, "branch": None if src.provider == "s3" else src.branch,
              "provider": src.provider}
             for name, text in service_repo_files(c).items()]
-    return manifest
+        manifest["files"] = [{k: v for k, v in f.items() if v is not None} for f in manifest["files"]]
+    return {k: v for k, v in manifest.items() if v is not None}
 
 
 def runtime_metadata(c: "ServiceConfig") -> dict:
