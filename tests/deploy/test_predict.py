@@ -407,3 +407,12 @@ def test_engine_paths_by_index_give_way_to_the_keyed_prediction():
                               PropertyChange("Stages[2].Name", "Deploy", "Build", "Never")), source="change-set")]
     (m,) = merge(engine, predicted)
     assert [(p.op, p.path) for p in m.properties] == [("add", "Stages[Test]")]
+
+
+def test_event_targets_are_named_by_their_id():
+    def rule(*targets):
+        return {"Resources": {"Rule": {"Type": "AWS::Events::Rule", "Properties": {
+            "Targets": [{"Id": i, "Arn": arn} for i, arn in targets]}}}}
+
+    (c,) = diff_templates(rule(("pipeline", "arn:a"), ("audit", "arn:b")), rule(("audit", "arn:c")))
+    assert [(p.op, p.path) for p in c.properties] == [("remove", "Targets[pipeline]"), ("modify", "Targets[audit].Arn")]
