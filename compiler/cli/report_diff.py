@@ -88,7 +88,7 @@ def describe(p: PropertyChange) -> str:
     return p.path
 
 
-def _added(p: PropertyChange) -> str:
+def added_summary(p: PropertyChange) -> str:
     """The summary of an added element: a stage's actions, else its value."""
     if _STAGE.match(p.path) and isinstance(p.after, dict):
         actions = [a for a in p.after.get("Actions") or () if isinstance(a, dict)]
@@ -106,7 +106,7 @@ def property_line(p: PropertyChange) -> str:
         return f"{mark} {p.path}: {format_value(p.after)}  (value changes: {p.cause}){recreation}"
     if p.op == "add":
         where = f" ({p.position})" if p.position else ""
-        summary = _added(p)
+        summary = added_summary(p)
         return f"+ {describe(p)}{where}" + (f": {summary}" if summary else "") + recreation
     if p.op == "remove":
         return f"- {describe(p)}{recreation}"

@@ -15,7 +15,7 @@ from typing import Iterable
 
 from ..deploy.changes import RISK_ORDER, ResourceChange, sort_key
 from ..deploy.plan import Plan, StackPlan
-from .report_diff import change_lines, describe, format_pair, format_value, ordered_properties, runtime_lines, runtime_row
+from .report_diff import added_summary, change_lines, describe, format_pair, format_value, ordered_properties, runtime_lines, runtime_row
 
 MARKER = "<!-- shipspec-plan -->"
 MARKDOWN_LIMIT = 60_000
@@ -142,7 +142,8 @@ def _md_property(p) -> str:
         return f"{_code(p.path)}: {_code(format_value(p.after))} (value changes: {_md(p.cause)}){rec}"
     if p.op == "add":
         where = f" ({_md(p.position)})" if p.position else ""
-        return f"**added** {_code(describe(p))}{where}: {_code(format_value(p.after))}{rec}"
+        summary = added_summary(p)
+        return f"**added** {_code(describe(p))}{where}" + (f": {_code(summary)}" if summary else "") + rec
     if p.op == "remove":
         return f"**removed** {_code(describe(p))}: was {_code(format_value(p.before))}{rec}"
     if p.op == "move":

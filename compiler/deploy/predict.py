@@ -229,7 +229,7 @@ def _walk(a: Any, b: Any, path: PropPath, changed_params: frozenset) -> Iterator
                 for i, (x, y) in enumerate(zip(a, b)):
                     yield from _walk(x, y, path + (Key(x[field]) if field else i,), changed_params)
         return
-    a, b = decode_json(a), decode_json(b)
+    a, b = _decoded(a, b)
     if isinstance(a, dict) and isinstance(b, dict) and not _is_intrinsic(a) and not _is_intrinsic(b):
         for k in list(a) + [k for k in b if k not in a]:
             yield from _walk(a.get(k, _ABSENT), b.get(k, _ABSENT), path + (k,), changed_params)
@@ -249,6 +249,12 @@ def _walk(a: Any, b: Any, path: PropPath, changed_params: frozenset) -> Iterator
                     yield _Leaf(path + (i,), x, y, op=op)
     else:
         yield _Leaf(path, a, b, op=ADD if a is _ABSENT else REMOVE if b is _ABSENT else MODIFY)
+
+
+def _decoded(a: Any, b: Any) -> tuple[Any, Any]:
+    """Both sides as JSON documents when both are strings holding one, else both as they are."""
+    da, db = decode_json(a), decode_json(b)
+    return (da, db) if da is not a and db is not b else (a, b)
 
 
 def _walk_keyed(a: list, b: list, field: str, path: PropPath, changed_params: frozenset) -> Iterator[_Leaf]:

@@ -416,3 +416,11 @@ def test_event_targets_are_named_by_their_id():
 
     (c,) = diff_templates(rule(("pipeline", "arn:a"), ("audit", "arn:b")), rule(("audit", "arn:c")))
     assert [(p.op, p.path) for p in c.properties] == [("remove", "Targets[pipeline]"), ("modify", "Targets[audit].Arn")]
+
+
+def test_json_is_decoded_only_when_both_sides_hold_json():
+    def t(v):
+        return {"Resources": {"P": {"Type": "AWS::CodeBuild::Project", "Properties": {"Description": v}}}}
+
+    (c,) = diff_templates(t('["a"]'), t("plain text"))
+    assert [(p.path, p.before, p.after) for p in c.properties] == [("Description", '["a"]', "plain text")]
