@@ -325,3 +325,41 @@ def test_plan_file_with_emptied_changes_but_its_fingerprint_kept_is_refused(emu,
     assert _deployed(emu, STG, "photo-thumbs-stg-pipeline") == before
     again, _ = plan_json(emu, "photo-thumbs", "--env", "stg")
     assert by_name(again)[("photo-thumbs-stg-pipeline", STG)]["status"] == "update"  # still pending: not applied
+
+
+def test_a_change_set_whose_stack_changed_since_is_not_executed_on_aws(aws_mode, monkeypatch):
+    """The AWS path (change sets executed): a plan is made, then another writer updates the stack
+    before this apply executes its change set. CloudFormation itself marks such change sets
+    obsolete; shipspec refuses before it asks, and the other writer's update stands."""
+    from compiler.build.ir import Stack
+    from compiler.deploy.aws.apply import ApplyOptions, apply_stack
+    from compiler.deploy.aws.inputs import StackInput
+    from compiler.deploy.aws.planner import plan_stack
+    from compiler.deploy.aws.runctx import RunContext, Timing
+    from compiler.deploy.aws.session import Endpoint, Sessions
+
+    monkeypatch.setenv("SHIPSPEC_ROLE_NAME", "shipspec-deploy")
+
+    def register(service, client):
+        if service == "cloudformation":
+            client.meta.events.register("before-call.cloudformation.UpdateTerminationProtection",
+                                        lambda **_: (ok_response(), {}))
+
+    with on_clients(register):
+        _, created, _ = _aws_run("svc-stg-pipeline")
+        assert created.status == "applied", created.message
+        ctx = RunContext(Sessions(Endpoint()), Timing(poll=0.02), log=lambda _: None, keep=True)
+        mine = SIMPLE.replace(b"Outputs:", b"  Topic:\n    Type: AWS::SNS::Topic\nOutputs:")
+        si = StackInput(Stack("svc-stg-pipeline", "pipeline", STG, "ap-northeast-1", "t.yml", "svc", "stg",
+                              tags=(("shipspec:service", "svc"),)), mine)
+        plan = plan_stack(ctx, si)
+        assert plan.status == "update" and plan.deployed is not None
+        theirs = SIMPLE.replace(b"Outputs:", b"  Other:\n    Type: AWS::SQS::Queue\nOutputs:")
+        cfn = aws_mode.client("cloudformation", STG)
+        cfn.update_stack(StackName="svc-stg-pipeline", TemplateBody=theirs.decode())  # the other working copy
+        result = apply_stack(ctx, si, plan, ApplyOptions())
+    assert result.status == "error" and "the stack changed since it was planned" in result.message
+    resources = {r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName="svc-stg-pipeline")["StackResourceSummaries"]}
+    assert "Other" in resources and "Topic" not in resources
+    assert [c["ChangeSetId"] for c in cfn.list_change_sets(StackName="svc-stg-pipeline")["Summaries"]
+            if c["ExecutionStatus"] == "AVAILABLE"] == []  # the refused change set was deleted
