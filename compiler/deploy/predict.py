@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterator, Mapping
 
-import yaml
-
 from .changes import MASK, PropertyChange, ResourceChange, mask_change, sort_key, with_risk
 from .keyed import (ADD, MODIFY, MOVE, ORDERED, REMOVE, REORDER, Key, decode_json, format_path, is_plain_list,
                     keyed_index_path, list_key, list_name, moved, position)
+from .templates import load_template  # noqa: F401 - its home is templates.py; kept importable here
 
 ATTRIBUTES = ("DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Condition", "Metadata",
               "UpdatePolicy", "CreationPolicy")
@@ -28,45 +27,6 @@ PSEUDO = re.compile(r"^AWS::[A-Za-z]+$")
 _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
 _ABSENT: Any = type("_Absent", (), {"__repr__": lambda self: "<absent>"})()
 PropPath = tuple  # of str keys and int list indexes
-
-
-# --- loading ------------------------------------------------------------------------------------
-
-class _TemplateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML that also reads short-form intrinsics (`!Ref x` -> {"Ref": "x"}) and keeps
-    dates as written."""
-
-
-def _short_form(loader: Any, suffix: str, node: yaml.Node) -> dict:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    if suffix == "Condition":
-        return {"Condition": value}
-    return {f"Fn::{suffix}": value}
-
-
-_TemplateLoader.add_multi_constructor("!", _short_form)
-_TemplateLoader.add_constructor("tag:yaml.org,2002:timestamp",
-                                lambda loader, node: loader.construct_scalar(node))
-
-
-def load_template(text: str | bytes) -> dict:
-    """Parse a CloudFormation template (YAML or JSON); ValueError if it is not a mapping."""
-    try:
-        data = yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ValueError(f"not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError("a template must be a mapping with a Resources section")
-    return data
 
 
 # --- resource provider schemas (from cfn-lint) ---------------------------------------------------

@@ -17,8 +17,9 @@ from ..build.ir import BuildOutput, Stack
 from ..core.errors import ShipspecError
 from .changes import ResourceChange, counts
 from .git import Revision
-from .predict import diff_templates, load_template
+from .predict import diff_templates
 from .runtime import RuntimeChange, runtime_change
+from .templates import load_template
 
 INDEX = "generated/index.json"
 SECTIONS = ("Description", "Metadata", "Parameters", "Mappings", "Conditions", "Outputs", "Transform")

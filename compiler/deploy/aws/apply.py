@@ -25,7 +25,7 @@ from botocore.parsers import ResponseParserError
 
 from ...core.errors import ShipspecError
 from ..plan import StackPlan, change_shape
-from ..predict import load_template
+from ..templates import load_template
 from . import changesets as cs
 from .artifacts import template_argument, upload_lambda_zip
 from .inputs import StackInput

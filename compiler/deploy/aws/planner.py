@@ -13,7 +13,8 @@ from botocore.parsers import ResponseParserError
 from ...core.errors import ShipspecError
 from ..changes import mask_change, merge
 from ..plan import ChangeSetRef, DeployedState, StackPlan, template_digest
-from ..predict import diff_templates, load_template
+from ..predict import diff_templates
+from ..templates import load_template
 from ..runtime import runtime_change
 from . import changesets as cs
 from .artifacts import template_argument

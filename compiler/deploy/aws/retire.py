@@ -22,7 +22,7 @@ from typing import Mapping
 from botocore.exceptions import ClientError
 
 from ...spec.naming import ENVIRONMENT_TAG, NOTIFICATION, PIPELINE, SERVICE_TAG
-from ..predict import load_template
+from ..templates import load_template
 from . import changesets as cs
 from .orphans import tagged_stacks
 from .runctx import RunContext
