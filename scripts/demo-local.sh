@@ -2,7 +2,8 @@
 # The plan/apply loop end to end against a local AWS emulator (moto), on a scratch copy of the
 # specs so the repository's services/ is never touched:
 #   local up -> bootstrap -> plan (markdown) -> apply -> seed demo ECS services -> status and doctor
-#   (a healthy service, then a broken one) -> edit a spec -> plan again -> local down.
+#   (a healthy service, then a broken one) -> edit a spec (build settings and a container variable)
+#   -> plan again (resource changes and a runtime row) -> local down.
 # `shipspec local seed` writes demo data into the emulator only (the emulator runs no pipeline and
 # no containers, so the ECS side of status/doctor is seeded).
 # Run from the repository root (`make demo` does). Needs shipspec on PATH (or python3 with the
@@ -77,19 +78,24 @@ if ! grep -q 'PROBLEM image-not-found' "$doctor_out" || ! grep -q 'PROBLEM image
   exit 1
 fi
 
-step "edit the scratch copy of services/news-web.yaml: keep 50 images, a larger build machine"
+step "edit the scratch copy of services/news-web.yaml: keep 50 images, a larger build machine, LOG_LEVEL debug"
 spec="$scratch/services/news-web.yaml"
 sed -i.orig -e 's/keep_images: 30/keep_images: 50/' \
-  -e 's/compute_type: BUILD_GENERAL1_MEDIUM/compute_type: BUILD_GENERAL1_LARGE/' "$spec"
+  -e 's/compute_type: BUILD_GENERAL1_MEDIUM/compute_type: BUILD_GENERAL1_LARGE/' \
+  -e 's/LOG_LEVEL: info/LOG_LEVEL: debug/' "$spec"
 rm -f "$spec.orig"
-grep -n -e 'keep_images' -e 'compute_type' "$spec"
+grep -n -e 'keep_images' -e 'compute_type' -e 'LOG_LEVEL' "$spec"
 
-step "shipspec plan --local news-web (shows the modification)"
+step "shipspec plan --local news-web (shows the modification, and what reaches the running container)"
 out="$scratch/plan-after-edit.txt"
 ss plan --local news-web --output "$out"
 cat "$out"
 if ! grep -q 'Modify  Repository' "$out" || ! grep -q 'BUILD_GENERAL1_LARGE' "$out"; then
   echo "demo-local: the plan does not show the edit" >&2
+  exit 1
+fi
+if ! grep -q '^Runtime changes' "$out" || ! grep -q 'environment variable LOG_LEVEL: "info" -> "debug"' "$out"; then
+  echo "demo-local: the plan does not show the runtime row" >&2
   exit 1
 fi
 

@@ -9,7 +9,8 @@ the specs they did; a spec a worker could not do (an invalid one, say) is loaded
 there, so its diagnostics are exactly the uncached ones.
 
 Workers are spawned (fresh interpreters: safe whatever threads the parent runs); start-up
-costs a few hundred milliseconds, so this only pays for itself from `MIN_SPECS` specs.
+costs a few hundred milliseconds, so this only pays for itself from `MIN_SPECS` specs. They die
+with the build (compiler/build/lifeline.py): a killed build leaves no worker behind.
 """
 
 from __future__ import annotations
@@ -43,11 +44,14 @@ def prerender(root: Path, paths: Sequence[Path], render: bool, jobs: int) -> Res
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from .lifeline import watch_parent
+
     paths = list(paths)
     chunks = max(1, min(len(paths), jobs * 4))
     parts = [[str(p) for p in paths[i::chunks]] for i in range(chunks)]
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=watch_parent, initargs=(os.getpid(),)) as pool:
             results = list(pool.map(_work, [str(root)] * len(parts), parts, [render] * len(parts)))
     except Exception:  # a crashed or unstartable worker: the serial path will do it all
         return None

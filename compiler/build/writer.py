@@ -8,6 +8,11 @@ removed ones deleted. A crash before the commit leaves the old tree (the staging
 a crash after it is rolled forward by the next run, which finishes the same renames. Either
 way generated/ ends as exactly the old tree or exactly the new one. When there is no
 generated/ yet, the staged tree simply becomes it, with one rename.
+
+Only a build changes anything, and only under the build lock (`build_lock`): the recovery runs
+there, first. Comparing (`diff_tree`, what `check` does) never writes: a journal left behind is
+reported (`interrupted`), never finished or discarded by a reader, so a reader racing a build
+cannot pull the journal from under it.
 """
 
 from __future__ import annotations
@@ -73,8 +78,8 @@ def _read(path: str) -> bytes:
 def diff_tree(root: Path, artifacts: Iterable[Artifact], top: str = GENERATED,
               on_disk: frozenset[str] = frozenset()) -> TreeDiff:
     """What differs between generated/ and `artifacts`. Paths in `on_disk` are artifacts whose
-    bytes were just read from that very file: they are not read again."""
-    recover(root)
+    bytes were just read from that very file: they are not read again. Read-only: an interrupted
+    build's journal is left alone (see `interrupted`)."""
     want = {a.path: a for a in artifacts if a.path.startswith(top + "/")}
     have = _walk(root, top)
     added, changed = [], []
@@ -87,9 +92,42 @@ def diff_tree(root: Path, artifacts: Iterable[Artifact], top: str = GENERATED,
     return TreeDiff(tuple(added), tuple(changed), tuple(removed))
 
 
+def interrupted(root: Path) -> str | None:
+    """What a reader should say when a build's journal is present (None when there is none):
+    a build is running (it holds the lock), or one was interrupted and `build` will finish it.
+    Never writes, not even the lock file."""
+    if not ((root / NEW).exists() or (root / OLD).exists()):
+        return None
+    if _lock_held(root):
+        return ("a shipspec build is writing generated/ right now (lock .shipspec/build.lock); "
+                "run this again when it has finished")
+    committed = (root / NEW / MANIFEST).exists() or (root / OLD).exists()
+    return ("an interrupted build left its journal (" + (NEW if (root / NEW).exists() else OLD) + "): "
+            + ("its changes were committed but not all applied" if committed else "nothing of it was applied")
+            + "; run `shipspec build` to " + ("finish" if committed else "clean up after") + " it")
+
+
+def _lock_held(root: Path) -> bool:
+    import fcntl
+
+    path = root / LOCK
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a shared lock taken here
+    return False
+
+
 def recover(root: Path) -> None:
     """Finish or discard an interrupted build: a committed journal is rolled forward, an
-    uncommitted one removed (the old tree was never touched)."""
+    uncommitted one removed (the old tree was never touched). Only under the build lock
+    (`write_tree` runs it first)."""
     gen, old, new = root / GENERATED, root / OLD, root / NEW
     if old.exists() and not gen.exists():
         os.replace(old, gen)
@@ -160,6 +198,7 @@ def write_tree(root: Path, artifacts: Iterable[Artifact], on_disk: frozenset[str
     """Make generated/ hold exactly `artifacts` (paths under generated/), atomically. `on_disk`:
     see diff_tree."""
     with build_lock(root):
+        recover(root)  # an interrupted build's journal: finished or discarded, under the lock
         return _write_tree(root, list(artifacts), on_disk)
 
 

@@ -2,7 +2,9 @@
 
 Markdown starts with the hidden marker `<!-- shipspec-plan -->` (CI finds and updates its
 comment by it), gives head/base commits and the fingerprint, a table with one row per stack,
-then per stack its changes most dangerous first in `<details>` blocks. It never exceeds
+the runtime changes (what reaches the running containers) with their action items (files to
+copy to service repositories), then per stack its changes most dangerous first in `<details>`
+blocks. It never exceeds
 `MARKDOWN_LIMIT` characters: property values go first, then whole stack sections (the most
 dangerous stacks keep theirs longest), and it says what was left out.
 """
@@ -13,7 +15,7 @@ from typing import Iterable
 
 from ..deploy.changes import RISK_ORDER, ResourceChange, sort_key
 from ..deploy.plan import Plan, StackPlan
-from .report_diff import change_lines, format_value
+from .report_diff import added_summary, change_lines, describe, format_pair, format_value, ordered_properties, runtime_lines, runtime_row
 
 MARKER = "<!-- shipspec-plan -->"
 MARKDOWN_LIMIT = 60_000
@@ -38,8 +40,11 @@ def totals(plan: Plan) -> dict[str, int]:
 def summary_line(plan: Plan) -> str:
     t = totals(plan)
     danger = sum(s.risk_counts()["danger"] for s in plan.stacks)
+    runtime, items = len(plan.runtime), len(plan.action_items())
     return (f"{t['create']} to create, {t['update']} to update, {t['no-change']} unchanged, "
-            f"{t['error']} error{'s' if t['error'] != 1 else ''}; {danger} dangerous change{'s' if danger != 1 else ''}")
+            f"{t['error']} error{'s' if t['error'] != 1 else ''}; {danger} dangerous change{'s' if danger != 1 else ''}"
+            + (f"; runtime changes in {runtime} service environment{'s' if runtime != 1 else ''}" if runtime else "")
+            + (f"; {items} action item{'s' if items != 1 else ''}" if items else ""))
 
 
 def _row(s: StackPlan) -> list[str]:
@@ -59,6 +64,10 @@ def text(plan: Plan) -> str:
     rows = [HEADERS] + [_row(s) for s in plan.stacks]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    if plan.runtime:
+        lines += ["", "Runtime changes (what the next pipeline run does to the running service):"]
+        for rc in plan.runtime:
+            lines += runtime_lines(rc)
     for s in plan.stacks:
         if s.status == "no-change" and not s.notes:
             continue
@@ -115,22 +124,50 @@ def _md_change_rows(s: StackPlan, values: bool) -> list[str]:
         lines.append(f"| {risk} | {c.action} | {_code(c.logical_id)} | {_code(c.resource_type)} | "
                      f"{_md_replacement(c)} | {c.source} |")
     if values:
-        props = [(c, p) for c in ordered for p in c.properties]
+        props = [(c, p) for c in ordered for p in ordered_properties(c)]
         if props:
             lines += ["", "Property changes:", ""]
             for c, p in props:
-                rec = f" (requires recreation: {p.requires_recreation})" if p.requires_recreation not in ("", "Never") else ""
-                if p.cause:
-                    lines.append(f"- {_code(c.logical_id)} {_code(p.path)}: {_code(format_value(p.after))} "
-                                 f"(value changes: {_md(p.cause)}){rec}")
-                else:
-                    lines.append(f"- {_code(c.logical_id)} {_code(p.path)}: {_code(format_value(p.before))} -> "
-                                 f"{_code(format_value(p.after))}{rec}")
+                lines.append(f"- {_code(c.logical_id)} {_md_property(p)}")
     else:
         n = sum(len(c.properties) for c in s.changes)
         if n:
             lines += ["", f"_{n} property change{'s' if n != 1 else ''} left out for length; see the JSON plan._"]
     return lines
+
+
+def _md_property(p) -> str:
+    rec = f" (requires recreation: {p.requires_recreation})" if p.requires_recreation not in ("", "Never") else ""
+    if p.cause:
+        return f"{_code(p.path)}: {_code(format_value(p.after))} (value changes: {_md(p.cause)}){rec}"
+    if p.op == "add":
+        where = f" ({_md(p.position)})" if p.position else ""
+        summary = added_summary(p)
+        return f"**added** {_code(describe(p))}{where}" + (f": {_code(summary)}" if summary else "") + rec
+    if p.op == "remove":
+        return f"**removed** {_code(describe(p))}: was {_code(format_value(p.before))}{rec}"
+    if p.op == "move":
+        return f"**moved** {_code(describe(p))}: {_md(str(p.before))} -> {_md(str(p.after))}"
+    if p.op == "reorder":
+        return f"{_code(p.path)}: same elements, new order (no effect)"
+    before, after = format_pair(p.before, p.after)
+    return f"{_code(p.path)}: {_code(before)} -> {_code(after)}{rec}"
+
+
+def _md_runtime(plan: Plan) -> list[str]:
+    if not plan.runtime:
+        return []
+    lines = ["### Runtime changes", "",
+             "What the next pipeline run does to the running service (the task definition revision it registers):", ""]
+    for rc in plan.runtime:
+        title = runtime_lines(rc, indent="")[0]
+        lines.append(f"- **{_md(rc.service)}** ({_md(rc.environment)}): {_md(title.split(': ', 1)[1])}")
+        lines += [f"  - {_code(runtime_row(r))}" for r in rc.rows]
+    items = plan.action_items()
+    if items:
+        lines += ["", "### Action items", "", "Applying the stacks is not enough for these:", ""]
+        lines += [f"- [ ] {_md(item)}" for item in items]
+    return lines + [""]
 
 
 def _md_section(s: StackPlan, values: bool) -> str:
@@ -168,6 +205,7 @@ def markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     head.append("")
     if plan.notes:
         head += [f"> {_md(n)}" for n in plan.notes] + [""]
+    head += _md_runtime(plan)
     tail = []
     if plan.orphans:
         tail += ["### Orphaned stacks", "",

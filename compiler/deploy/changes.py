@@ -23,6 +23,7 @@ churn      Expected noise: any change of a type that is replaced by design on ev
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
@@ -54,19 +55,28 @@ KEEPING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
 
 @dataclass(frozen=True)
 class PropertyChange:
-    """One changed property, by CloudFormation property path without `Properties.`
-    (e.g. `Environment.ComputeType`, `Stages[2].Actions[0].Configuration.EnvironmentVariables`),
-    or a resource attribute name (`DeletionPolicy`, `UpdateReplacePolicy`, `DependsOn`, `Type`)."""
+    """One changed property, by CloudFormation property path without `Properties.`, naming list
+    elements by their key where they have one (compiler/deploy/keyed.py: `Environment.ComputeType`,
+    `Stages[Test].Actions[Unit].RunOrder`, `Tags[team].Value`), or a resource attribute name
+    (`DeletionPolicy`, `UpdateReplacePolicy`, `DependsOn`, `Type`).
+
+    `op` says what happens at the path: `modify` (before -> after), `add` or `remove` (a whole
+    element or property; `position` says where an element of an ordered list goes, e.g. "after
+    Source"), `move` (an element of an ordered list changes place: before and after are its
+    positions), `reorder` (the same elements in another order, which has no effect: before and
+    after are the keys in order)."""
 
     path: str
     before: Any = None  # None when unknown or absent
     after: Any = None
     requires_recreation: str = ""  # Never | Conditionally | Always | "" (unknown)
     cause: str = ""  # set when the template text is unchanged but a value it refers to changes
+    op: str = "modify"  # modify | add | remove | move | reorder
+    position: str = ""  # for an added element of an ordered list: "first" or "after <key>"
 
     def to_json(self) -> dict:
-        return {"path": self.path, "before": self.before, "after": self.after,
-                "requires_recreation": self.requires_recreation, "cause": self.cause}
+        return {"path": self.path, "op": self.op, "before": self.before, "after": self.after,
+                "position": self.position, "requires_recreation": self.requires_recreation, "cause": self.cause}
 
 
 @dataclass(frozen=True)
@@ -145,10 +155,35 @@ def _covers(general: str, specific: str) -> bool:
     return specific.startswith(general) and specific[len(general):][:1] in (".", "[")
 
 
+_INDEX = re.compile(r"\[\d+\]")
+_RECREATION = ("", "Never", "Conditionally", "Always")
+
+
+def _top(path: str) -> str:
+    """The top-level property of a path (`Stages[1].Name` -> `Stages`)."""
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
+def _worse(a: str, b: str) -> str:
+    return max(a, b, key=lambda r: _RECREATION.index(r) if r in _RECREATION else 0)
+
+
 def _merge_properties(engine: tuple[PropertyChange, ...],
                       predicted: tuple[PropertyChange, ...]) -> tuple[PropertyChange, ...]:
     if not engine:
         return predicted
+    # A change set names list elements by position; the prediction of the same templates names
+    # them by key (compiler/deploy/keyed.py). Under a top-level property the prediction covers,
+    # its paths stand for the engine's positional ones, taking the worst recreation either saw.
+    covered = {_top(p.path) for p in predicted}
+    positional = [e for e in engine if _INDEX.search(e.path) and _top(e.path) in covered]
+    worst: dict[str, str] = {}
+    for e in positional:
+        worst[_top(e.path)] = _worse(worst.get(_top(e.path), ""), e.requires_recreation)
+    if positional:
+        predicted = tuple(replace(p, requires_recreation=_worse(p.requires_recreation, worst[_top(p.path)]))
+                          if _top(p.path) in worst else p for p in predicted)
+        engine = tuple(e for e in engine if e not in positional)
     by_path = {p.path: p for p in predicted}
     out: list[PropertyChange] = []
     used: set[str] = set()
@@ -157,12 +192,12 @@ def _merge_properties(engine: tuple[PropertyChange, ...],
         finer = [p for p in predicted if _covers(e.path, p.path)] if same is None else []
         if same is not None:
             used.add(same.path)
-            out.append(PropertyChange(
-                e.path,
-                e.before if e.before is not None else same.before,
-                e.after if e.after is not None else same.after,
-                e.requires_recreation or same.requires_recreation,
-                e.cause or same.cause))
+            out.append(replace(
+                same,
+                before=e.before if e.before is not None else same.before,
+                after=e.after if e.after is not None else same.after,
+                requires_recreation=e.requires_recreation or same.requires_recreation,
+                cause=e.cause or same.cause))
         elif finer and e.before is None and e.after is None:
             # The engine named only the top-level property; the prediction has the exact paths.
             for p in finer:

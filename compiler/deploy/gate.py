@@ -16,6 +16,11 @@ version and every fingerprint). Two questions, both must pass:
    `apply --allow-replace` names it: see `compiler/deploy/aws/protect.py`), needs the danger label
    on the pull request (or the manual run's `allow_danger` input). With the label, the gate gives
    the logical ids to pass to `apply --allow-replace`.
+
+Besides the answer, the gate lists the plan's action items: what applying does not do by itself
+(with `build.buildspec: repo`, runtime changes reach the service only once the changed files are
+copied to the service repository; compiler/deploy/runtime.py). They never stop the gate; the
+summary and the workflow outputs carry them so nobody merges without seeing them.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class GateResult:
     problems: tuple[str, ...]  # why the gate stops (empty when ok)
     notes: tuple[str, ...]  # what a person should know anyway
     allow_replace: tuple[str, ...] = ()  # logical ids for `apply --allow-replace` (label given)
+    action_items: tuple[str, ...] = ()  # what a person must do besides applying (never stops the gate)
 
 
 def _protected(change: ResourceChange) -> bool:
@@ -140,7 +146,7 @@ def evaluate(plan: Plan, *, approved: Sequence[Plan] = (), expected: str = "", l
                   "once you have checked them.")
     envs = environments(mine, env_order) if env is None else ((env,) if changes else ())
     return GateResult(not problems, fp, envs, tuple(danger), tuple(problems), tuple(notes),
-                      allow_replace_ids(mine) if allowed else ())
+                      allow_replace_ids(mine) if allowed else (), tuple(mine.action_items()))
 
 
 def summary_markdown(result: GateResult) -> str:
@@ -151,6 +157,7 @@ def summary_markdown(result: GateResult) -> str:
         lines.append(f"- :no_entry: {first}")
         lines += [f"  {r.strip()}" for r in rest]
     lines += [f"- {n}" for n in result.notes]
+    lines += [f"- :warning: action item (not done by apply): {item}" for item in result.action_items]
     if result.environments:
         lines.append(f"- environments to deploy, in order: {', '.join(result.environments)}")
     return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ Format (version 2; documented for users in docs/plan-format.md)::
         "change_set": {"name": "...", "id": "...", "type": "CREATE" | "UPDATE"} | null,
         "error": "<message>" | null,
         "template_sha256": "<hex>", "parameters": {"Name": "value"},
+        "deployed": {"last_event_id": "...", "template_sha256": "<hex>"} | null,  # the stack when planned
         "fingerprint": "sha256:<hex>",
         "notes": ["..."],
         "changes": [{
@@ -24,16 +25,22 @@ Format (version 2; documented for users in docs/plan-format.md)::
             "action": "Add" | "Modify" | "Remove" | "Import" | "Dynamic",
             "replacement": "True" | "False" | "Conditional" | null,
             "properties": ["RepositoryName"],
-            "details": [{"path": "...", "before": ..., "after": ..., "requires_recreation": "..."}],
+            "details": [{"path": "Stages[Test]", "op": "add" | "remove" | "modify" | "move" | "reorder",
+                         "before": ..., "after": ..., "position": "after Source" | "",
+                         "requires_recreation": "...", "cause": "..."}],
             "risk": "danger" | "caution" | "safe" | "churn",
             "source": "change-set" | "predicted" | "both",
-            "policy_action": "Delete" | ... | null}]}],
+            "policy_action": "Delete" | ... | null}],
+        "runtime": {...} | null}],           # pipeline stacks: the container-level change (deploy/runtime.py)
      "orphans": [{"service", "environment", "stack_name", "account", "region", "status"}]}
 
-A stack's fingerprint is sha256 over what applying it would do: stack name, account, region,
-status, template sha256, parameters and every change with its values (logical id, type, action,
-replacement, risk, policy action, and per property path, before, after and whether it recreates
-the resource); not who reported a change or when the plan ran. The plan's fingerprint is sha256
+A stack's fingerprint is sha256 over what applying it would do and what it would be applied to:
+stack name, account, region, status, template sha256, parameters, the deployed stack it was
+planned against (its last event id and its template's sha256: apply refuses when the stack
+changed since), every change with its values (logical id, type, action, replacement, risk,
+policy action, and per property path, op, position, before, after and whether it recreates the
+resource) and the runtime change (compiler/deploy/runtime.py); not who reported a change or when
+the plan ran. The plan's fingerprint is sha256
 over the fingerprints of the stacks that change, in a fixed order, so it does not depend on how a
 run was sharded. `shipspec plan` prints it, `plan-gate` compares it, `apply --plan` holds each
 stack to it, and `read_plan` recomputes every fingerprint of a file and refuses one that was
@@ -49,8 +56,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from .changes import PropertyChange, ResourceChange, counts
+from .runtime import RuntimeChange
 
-VERSION = 2  # 2: fingerprints cover property values and only stacks that change
+VERSION = 2
 STATUSES = ("create", "update", "no-change", "error")
 
 
@@ -64,8 +72,8 @@ def _sha(doc: Any) -> str:
 
 def _canonical_change(c: ResourceChange) -> list:
     return [c.logical_id, c.resource_type, c.action, c.replacement or "", c.risk, c.policy_action or "",
-            [[p.path, p.before, p.after, p.requires_recreation, p.cause]
-             for p in sorted(c.properties, key=lambda p: p.path)]]
+            [[p.path, p.op, p.position, p.before, p.after, p.requires_recreation, p.cause]
+             for p in sorted(c.properties, key=lambda p: (p.path, p.op))]]
 
 
 def change_shape(changes: Iterable[ResourceChange]) -> list[list]:
@@ -79,6 +87,23 @@ class ChangeSetRef:
     name: str
     id: str
     type: str  # CREATE | UPDATE
+
+
+@dataclass(frozen=True)
+class DeployedState:
+    """The deployed stack a plan was made against: its newest event and its template. Any update,
+    rollback or deletion since changes at least one of them."""
+
+    last_event_id: str
+    template_sha256: str  # sha256 of the deployed template (canonical JSON)
+
+    def to_json(self) -> dict:
+        return {"last_event_id": self.last_event_id, "template_sha256": self.template_sha256}
+
+
+def template_digest(template: Any) -> str:
+    """sha256 of a parsed template, as canonical JSON (the same whichever way it was written)."""
+    return hashlib.sha256(_json(template).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -99,6 +124,8 @@ class StackPlan:
     error: str | None = None
     notes: tuple[str, ...] = ()
     deferred: bool = False  # no change set yet: a stack it depends on is not deployed
+    deployed: DeployedState | None = None  # the stack as planned against (None: not deployed)
+    runtime: RuntimeChange | None = None  # pipeline stacks: what the change does to the running container
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -114,7 +141,9 @@ class StackPlan:
         return _sha({"stack": self.stack_name, "account": self.account, "region": self.region,
                      "status": self.status, "template": self.template_sha256,
                      "parameters": sorted([k, v] for k, v in self.parameters),
-                     "changes": sorted(map(_canonical_change, self.changes), key=_json)})
+                     "deployed": self.deployed.to_json() if self.deployed else None,
+                     "changes": sorted(map(_canonical_change, self.changes), key=_json),
+                     "runtime": self.runtime.to_json() if self.runtime else None})
 
     @property
     def has_changes(self) -> bool:
@@ -142,9 +171,11 @@ class StackPlan:
             "error": self.error,
             "template_sha256": self.template_sha256,
             "parameters": dict(self.parameters),
+            "deployed": self.deployed.to_json() if self.deployed else None,
             "fingerprint": self.fingerprint,
             "notes": list(self.notes),
             "changes": [change_json(c) for c in self.changes],
+            "runtime": self.runtime.to_json() if self.runtime else None,
         }
 
 
@@ -196,6 +227,15 @@ class Plan:
     def by_key(self) -> dict[tuple[str, str, str], StackPlan]:
         return {s.key: s for s in self.stacks}
 
+    @property
+    def runtime(self) -> list[RuntimeChange]:
+        """The runtime changes of the plan's services, in plan order."""
+        return [s.runtime for s in self.stacks if s.runtime is not None and s.runtime.changed]
+
+    def action_items(self) -> list[str]:
+        """What a person must do besides applying (files to copy to service repositories)."""
+        return [item for r in self.runtime for item in r.action_items()]
+
     def pairs(self) -> set[tuple[str, str]]:
         return {(s.service, s.environment) for s in self.stacks if s.service and s.environment}
 
@@ -229,7 +269,8 @@ class PlanFileError(ValueError):
 def _change(d: dict) -> ResourceChange:
     return ResourceChange(str(d["logical_id"]), str(d["resource_type"]), str(d["action"]), d.get("replacement"),
                           tuple(PropertyChange(str(p["path"]), p.get("before"), p.get("after"),
-                                               str(p.get("requires_recreation") or ""), str(p.get("cause") or ""))
+                                               str(p.get("requires_recreation") or ""), str(p.get("cause") or ""),
+                                               str(p["op"]), str(p.get("position") or ""))
                                 for p in d.get("details") or ()),
                           str(d.get("risk") or ""), str(d.get("source") or ""), d.get("policy_action"))
 
@@ -242,7 +283,9 @@ def _stack(d: dict) -> StackPlan:
         tuple((str(k), str(v)) for k, v in (d.get("parameters") or {}).items()),
         tuple(_change(c) for c in d.get("changes") or ()),
         ChangeSetRef(str(ref["name"]), str(ref["id"]), str(ref["type"])) if ref else None,
-        d.get("error"), tuple(d.get("notes") or ()))
+        d.get("error"), tuple(d.get("notes") or ()),
+        deployed=DeployedState(str(dep["last_event_id"]), str(dep["template_sha256"])) if (dep := d["deployed"]) else None,
+        runtime=RuntimeChange.from_json(d["runtime"]) if d["runtime"] else None)
 
 
 def read_plan(text: str, where: str) -> Plan:
@@ -254,11 +297,14 @@ def read_plan(text: str, where: str) -> Plan:
     except json.JSONDecodeError as exc:
         raise PlanFileError(f"{where}: not JSON ({exc.msg} at line {exc.lineno}); "
                             "write it with `shipspec plan --format json --output FILE`") from None
-    if not isinstance(doc, dict) or doc.get("version") != VERSION:
+    version = doc.get("version") if isinstance(doc, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and 0 < version < VERSION:
+        raise PlanFileError(f"{where}: a plan of version {version}, written by an earlier shipspec; this one reads "
+                            f"version {VERSION} (it also records each stack's deployed state and the runtime "
+                            "changes): make the plan again with `shipspec plan --format json --output FILE`")
+    if not isinstance(doc, dict) or version != VERSION:
         raise PlanFileError(f"{where}: not a shipspec plan of version {VERSION} "
-                            f"(version: {doc.get('version') if isinstance(doc, dict) else None!r}): it was written "
-                            "by another shipspec version, or is not a plan; plan again with this one "
-                            "(`shipspec plan --format json --output FILE`)")
+                            f"(version: {version!r}); write it with `shipspec plan --format json --output FILE`")
     stacks: list[StackPlan] = []
     try:
         for d in doc["stacks"]:

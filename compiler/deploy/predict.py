@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterator, Mapping
 
-import yaml
-
-from ..core.diagnostics import dotted
 from .changes import MASK, PropertyChange, ResourceChange, mask_change, sort_key, with_risk
+from .keyed import (ADD, MODIFY, MOVE, ORDERED, REMOVE, REORDER, Key, decode_json, format_path, is_plain_list,
+                    keyed_index_path, list_key, list_name, moved, position)
+from .templates import load_template  # noqa: F401 - its home is templates.py; kept importable here
 
 ATTRIBUTES = ("DeletionPolicy", "UpdateReplacePolicy", "DependsOn", "Condition", "Metadata",
               "UpdatePolicy", "CreationPolicy")
@@ -26,45 +27,6 @@ PSEUDO = re.compile(r"^AWS::[A-Za-z]+$")
 _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
 _ABSENT: Any = type("_Absent", (), {"__repr__": lambda self: "<absent>"})()
 PropPath = tuple  # of str keys and int list indexes
-
-
-# --- loading ------------------------------------------------------------------------------------
-
-class _TemplateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML that also reads short-form intrinsics (`!Ref x` -> {"Ref": "x"}) and keeps
-    dates as written."""
-
-
-def _short_form(loader: Any, suffix: str, node: yaml.Node) -> dict:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    if suffix == "Condition":
-        return {"Condition": value}
-    return {f"Fn::{suffix}": value}
-
-
-_TemplateLoader.add_multi_constructor("!", _short_form)
-_TemplateLoader.add_constructor("tag:yaml.org,2002:timestamp",
-                                lambda loader, node: loader.construct_scalar(node))
-
-
-def load_template(text: str | bytes) -> dict:
-    """Parse a CloudFormation template (YAML or JSON); ValueError if it is not a mapping."""
-    try:
-        data = yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ValueError(f"not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError("a template must be a mapping with a Resources section")
-    return data
 
 
 # --- resource provider schemas (from cfn-lint) ---------------------------------------------------
@@ -200,28 +162,81 @@ def _references(value: Any, path: PropPath = ()) -> Iterator[tuple[PropPath, str
 
 # --- the diff -----------------------------------------------------------------------------------
 
-def _walk(a: Any, b: Any, path: PropPath, changed_params: frozenset) -> Iterator[tuple[PropPath, Any, Any, bool]]:
-    """(path, before, after, via_parameter) of every leaf difference; lists by index."""
+@dataclass(frozen=True)
+class _Leaf:
+    """One difference the walk found: where, the two values, and what kind of change it is."""
+
+    path: PropPath
+    before: Any
+    after: Any
+    via_param: bool = False
+    op: str = MODIFY
+    position: str = ""
+
+
+def _walk(a: Any, b: Any, path: PropPath, changed_params: frozenset) -> Iterator[_Leaf]:
+    """Every difference between two property values: mappings key by key, keyed lists element by
+    element (compiler/deploy/keyed.py), other lists by index, JSON held in strings by content."""
     if _canon(a) == _canon(b):
         if changed_params and any(t in changed_params for _, t in _references(a)):
             if _is_intrinsic(a):
-                yield path, a, b, True
+                yield _Leaf(path, a, b, True)
             elif isinstance(a, dict):
                 for k in a:
                     yield from _walk(a[k], b[k], path + (k,), changed_params)
             elif isinstance(a, list):
+                field = list_key(a)
                 for i, (x, y) in enumerate(zip(a, b)):
-                    yield from _walk(x, y, path + (i,), changed_params)
+                    yield from _walk(x, y, path + (Key(x[field]) if field else i,), changed_params)
         return
+    a, b = _decoded(a, b)
     if isinstance(a, dict) and isinstance(b, dict) and not _is_intrinsic(a) and not _is_intrinsic(b):
         for k in list(a) + [k for k in b if k not in a]:
             yield from _walk(a.get(k, _ABSENT), b.get(k, _ABSENT), path + (k,), changed_params)
     elif isinstance(a, list) and isinstance(b, list):
-        for i in range(max(len(a), len(b))):
-            yield from _walk(a[i] if i < len(a) else _ABSENT, b[i] if i < len(b) else _ABSENT,
-                             path + (i,), changed_params)
+        field = list_key(a, b)
+        if field:
+            yield from _walk_keyed(a, b, field, path, changed_params)
+        elif is_plain_list(a) and is_plain_list(b):
+            yield _Leaf(path, a, b)
+        else:
+            for i in range(max(len(a), len(b))):
+                x, y = a[i] if i < len(a) else _ABSENT, b[i] if i < len(b) else _ABSENT
+                op = ADD if x is _ABSENT else REMOVE if y is _ABSENT else MODIFY
+                if op == MODIFY:
+                    yield from _walk(x, y, path + (i,), changed_params)
+                else:
+                    yield _Leaf(path + (i,), x, y, op=op)
     else:
-        yield path, a, b, False
+        yield _Leaf(path, a, b, op=ADD if a is _ABSENT else REMOVE if b is _ABSENT else MODIFY)
+
+
+def _decoded(a: Any, b: Any) -> tuple[Any, Any]:
+    """Both sides as JSON documents when both are strings holding one, else both as they are."""
+    da, db = decode_json(a), decode_json(b)
+    return (da, db) if da is not a and db is not b else (a, b)
+
+
+def _walk_keyed(a: list, b: list, field: str, path: PropPath, changed_params: frozenset) -> Iterator[_Leaf]:
+    old, new = {e[field]: e for e in a}, {e[field]: e for e in b}
+    old_order, new_order = [e[field] for e in a], [e[field] for e in b]
+    ordered = list_name(path) in ORDERED
+    for k in old_order:
+        if k not in new:
+            yield _Leaf(path + (Key(k),), old[k], _ABSENT, op=REMOVE)
+    for k in new_order:
+        if k in old:
+            yield from _walk(old[k], new[k], path + (Key(k),), changed_params)
+    for k in new_order:
+        if k not in old:
+            yield _Leaf(path + (Key(k),), _ABSENT, new[k], op=ADD, position=position(new_order, k) if ordered else "")
+    shifted = moved(old_order, new_order)
+    if ordered:
+        for k in shifted:
+            yield _Leaf(path + (Key(k),), position(old_order, k), position(new_order, k), op=MOVE)
+    elif shifted:
+        common = [k for k in new_order if k in old]
+        yield _Leaf(path, [k for k in old_order if k in new], common, op=REORDER)
 
 
 def _under_create_only(path: PropPath, a: Any, b: Any, create_only: tuple[PropPath, ...]) -> bool:
@@ -260,10 +275,20 @@ def _property_changes(lid: str, old: _Side, new: _Side, create_only, changed_par
         if attr == "DependsOn":
             before, after = (sorted([v] if isinstance(v, str) else v) if v is not _ABSENT else v
                              for v in (before, after))
-        if _canon(before) != _canon(after):
-            out.append(PropertyChange(attr, _show(before), _show(after), "Never"))
+        if _canon(before) == _canon(after):
+            continue
+        if isinstance(before, dict) and isinstance(after, dict):  # Metadata, UpdatePolicy...: by path
+            out += [PropertyChange(format_path(leaf.path), _show(leaf.before), _show(leaf.after), "Never", op=leaf.op,
+                                   position=leaf.position) for leaf in _walk(before, after, (attr,), frozenset())]
+        else:
+            out.append(PropertyChange(attr, _show(before), _show(after), "Never",
+                                      op=ADD if before is _ABSENT else REMOVE if after is _ABSENT else MODIFY))
     op, np = o.get("Properties", {}) or {}, n.get("Properties", {}) or {}
-    for path, a, b, via_param in _walk(op, np, (), changed_params):
+    for leaf in _walk(op, np, (), changed_params):
+        path, a, b, via_param = leaf.path, leaf.before, leaf.after, leaf.via_param
+        if leaf.op in (MOVE, REORDER):  # the same elements in another order: nothing is recreated
+            out.append(PropertyChange(format_path(path), a, b, "" if create_only is None else "Never", op=leaf.op))
+            continue
         if create_only is None:
             rr = ""
         elif not _under_create_only(path, a, b, create_only):
@@ -277,10 +302,10 @@ def _property_changes(lid: str, old: _Side, new: _Side, create_only, changed_par
             ok_a, va = _evaluate(a, old.params)
             ok_b, vb = _evaluate(b, new.params)
             hidden = set(names) & secret
-            out.append(PropertyChange(dotted(path), MASK if hidden else (va if ok_a else a),
+            out.append(PropertyChange(format_path(path), MASK if hidden else (va if ok_a else a),
                                       MASK if hidden else (vb if ok_b else b), rr, cause))
         else:
-            out.append(PropertyChange(dotted(path), _show(a), _show(b), rr))
+            out.append(PropertyChange(format_path(path), _show(a), _show(b), rr, op=leaf.op, position=leaf.position))
     return out
 
 
@@ -306,7 +331,7 @@ def _cascade(new: _Side, changes: dict[str, ResourceChange], region: str) -> Non
             create_only = create_only_properties(rtype, region) if rtype else None
             props = list(current.properties) if current else []
             for path, ref in _references(res.get("Properties", {}) or {}):
-                name = dotted(path)
+                name = format_path(keyed_index_path(res.get("Properties", {}) or {}, path))
                 if ref != target or any(p.path == name or name.startswith(p.path + ".")
                                         or name.startswith(p.path + "[") for p in props):
                     continue

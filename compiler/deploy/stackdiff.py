@@ -17,7 +17,9 @@ from ..build.ir import BuildOutput, Stack
 from ..core.errors import ShipspecError
 from .changes import ResourceChange, counts
 from .git import Revision
-from .predict import diff_templates, load_template
+from .predict import diff_templates
+from .runtime import RuntimeChange, runtime_change
+from .templates import load_template
 
 INDEX = "generated/index.json"
 SECTIONS = ("Description", "Metadata", "Parameters", "Mappings", "Conditions", "Outputs", "Transform")
@@ -36,12 +38,14 @@ class StackDiff:
     status: str  # new | removed | changed | unchanged
     changes: tuple[ResourceChange, ...] = ()
     sections: tuple[str, ...] = ()  # other template sections that changed (Outputs, ...)
+    runtime: RuntimeChange | None = None  # pipeline stacks: the container-level change
 
     def to_json(self) -> dict:
         return {"stack": self.stack, "template": self.template, "account": self.account, "region": self.region,
                 "service": self.service, "environment": self.environment, "status": self.status,
                 "sections": list(self.sections), "risk": counts(self.changes),
-                "changes": [c.to_json() for c in self.changes]}
+                "changes": [c.to_json() for c in self.changes],
+                "runtime": self.runtime.to_json() if self.runtime else None}
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,9 @@ def diff_stack(target: Target, revision: Revision) -> StackDiff:
     sections = _sections(old, new)
     status = ("new" if old is None else "removed" if new is None
               else "changed" if changes or sections else "unchanged")
+    runtime = runtime_change(old, new, st.service, st.environment) if st.kind == "pipeline" else None
     return StackDiff(st.name, st.template_path, st.account, st.region, st.service, st.environment,
-                     status, changes, sections)
+                     status, changes, sections, runtime)
 
 
 def _old_index(revision: Revision) -> dict:

@@ -10,7 +10,8 @@ off through cfn-lint directives; exceptions go through shipspec suppressions wit
 `lint_templates` runs in-process for one or two templates, otherwise on a
 ProcessPoolExecutor whose initializer builds one `CfnLinter` per worker. Each template gets a
 time limit (SIGALRM in the worker); a template over it is reported as a finding, and a worker
-that stops answering is killed rather than waited for. Nothing imports cfn-lint until this
+that stops answering is killed rather than waited for, and every worker dies with the process
+that started the pool (compiler/build/lifeline.py). Nothing imports cfn-lint until this
 module's functions run.
 """
 
@@ -125,8 +126,14 @@ def _lint_one(linter: CfnLinter, task: CfnTask, timeout: float) -> CfnResult:
 _WORKER: CfnLinter | None = None  # this process's linter: a pool worker's, or the in-process one
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int | None = None) -> None:
+    """Build this process's linter; in a pool worker (`parent`: the pid of the process that made
+    the pool), first arrange to die with that process."""
     global _WORKER
+    if parent is not None:
+        from ..build.lifeline import watch_parent
+
+        watch_parent(parent)
     _WORKER = CfnLinter()
 
 
@@ -180,7 +187,8 @@ def _context():
 
 
 def _on_pool(tasks: Sequence[CfnTask], jobs: int, timeout: float) -> list[CfnResult]:
-    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_init_worker)
+    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_init_worker,
+                                   initargs=(os.getpid(),))
     futures: dict[Future, CfnTask] = {executor.submit(_work, t, timeout): t for t in tasks}
     results: dict[str, CfnResult] = {}
     # Backstop if a worker hangs outside the alarm: start-up, plus every template at its limit.

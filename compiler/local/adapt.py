@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..deploy.predict import load_template
+from ..deploy.templates import load_template
 from .emulator import unmodelled_types
 
 _DROP_TAGS = ("AWS::KMS::Key",)

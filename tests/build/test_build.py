@@ -137,9 +137,61 @@ def test_crash_after_the_journal_commits_is_rolled_forward(example_repo, tmp_pat
     for d in ("services", "schema"):
         shutil.copytree(example_repo / d, clean / d)
     assert run_cli("build", root=clean).status == 0
-    assert run_cli("check", root=example_repo).status == 0  # check repairs first, then finds it current
+    half = _tree(example_repo)
+    checked = run_cli("check", root=example_repo)  # read-only: reports the journal, leaves it alone
+    assert checked.status == 1 and "interrupted build" in checked.err and "run `shipspec build`" in checked.err
+    assert _tree(example_repo) == half and (example_repo / writer.NEW / writer.MANIFEST).exists()
+    assert run_cli("build", root=example_repo).status == 0  # the build finishes it, under its lock
+    assert run_cli("check", root=example_repo).status == 0
     assert _tree(example_repo) == _tree(clean) and not (example_repo / writer.NEW).exists()
     assert not (example_repo / "generated/photo-thumbs").exists()
+
+
+@pytest.mark.parametrize("pause_at", ["staged", "committed"])
+def test_check_racing_a_paused_build_changes_nothing_and_the_build_completes(example_repo, pause_at):
+    """`check` while a build is half-way (files staged, or the journal committed and being
+    applied): check reports the running build and touches nothing; the build then finishes."""
+    import threading
+
+    assert run_cli("build", root=example_repo).status == 0
+    spec = example_repo / "services/news-web.yaml"
+    spec.write_text(spec.read_text().replace("keep_images: 30", "keep_images: 31"))
+    (example_repo / "services/photo-thumbs.yaml").unlink()
+    paused, go = threading.Event(), threading.Event()
+    target = "_fsync_all" if pause_at == "staged" else "_apply"
+    real = getattr(writer, target)
+
+    def pause(*args, **kwargs):
+        if threading.current_thread() is not builder:  # only the build pauses
+            return real(*args, **kwargs)
+        if pause_at == "staged":
+            real(*args, **kwargs)  # staged and durable, not committed yet
+        paused.set()
+        assert go.wait(30)
+        if pause_at == "committed":
+            real(*args, **kwargs)
+
+    result = {}
+    with mock.patch.object(writer, target, side_effect=pause):
+        builder = threading.Thread(target=lambda: result.setdefault("build", run_cli("build", root=example_repo)))
+        builder.start()
+        try:
+            assert paused.wait(60), "the build never reached the pause"
+            journal = {p.relative_to(example_repo).as_posix(): p.read_bytes()
+                       for p in (example_repo / writer.NEW).rglob("*") if p.is_file()}
+            before = _tree(example_repo)
+            checked = run_cli("check", root=example_repo)
+            assert checked.status == 1 and "a shipspec build is writing generated/ right now" in checked.err
+            assert _tree(example_repo) == before
+            assert {p.relative_to(example_repo).as_posix(): p.read_bytes()
+                    for p in (example_repo / writer.NEW).rglob("*") if p.is_file()} == journal
+        finally:
+            go.set()
+            builder.join(60)
+    assert result["build"].status == 0, result["build"].err
+    assert not (example_repo / writer.NEW).exists()
+    assert b"Keep the 31 most recent images" in (example_repo / "generated/news-web/prod/codepipeline.yml").read_bytes()
+    assert run_cli("check", root=example_repo).status == 0
 
 
 def test_crash_while_staging_keeps_old_tree(example_repo):

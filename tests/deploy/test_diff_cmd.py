@@ -82,8 +82,12 @@ def test_json_output(repo):
     first = stg["changes"][0]
     assert (first["resource_type"], first["action"], first["replacement"], first["risk"]) == \
         ("AWS::ECR::Repository", "Modify", "True", "danger")
-    assert {"path": "RepositoryName", "before": "media/news-web", "after": "media/news-web-v2",
-            "requires_recreation": "Always", "cause": ""} in first["properties"]
+    assert {"path": "RepositoryName", "op": "modify", "before": "media/news-web", "after": "media/news-web-v2",
+            "position": "", "requires_recreation": "Always", "cause": ""} in first["properties"]
+    assert {"field": "image", "key": "", "op": "modify",
+            "before": "111111111111.dkr.ecr.ap-northeast-1.amazonaws.com/media/news-web:<first 7 characters of the commit>",
+            "after": "111111111111.dkr.ecr.ap-northeast-1.amazonaws.com/media/news-web-v2:<first 7 characters of the "
+                     "commit>"} in stg["runtime"]["changes"]
     assert stacks["photo-thumbs-prod-pipeline"]["status"] == "unchanged"
     assert doc["summary"]["risk"]["danger"] == 2
 
@@ -215,3 +219,17 @@ def test_an_unreadable_template_at_the_base_is_a_clear_error(repo):
     assert result.status == 1
     assert "generated/news-web/prod/codepipeline.yml at HEAD: not valid YAML" in result.err
     assert "Traceback" not in result.err
+
+
+def test_runtime_changes_are_rows_of_their_own(repo):
+    """A container variable (inline buildspec) and a repo-mode script change: diff names them the
+    way the spec does, and says which files to copy where."""
+    edit(repo, "news-web.yaml", "    LOG_LEVEL: info", "    LOG_LEVEL: info\n    FEATURE_FLAG: \"on\"")
+    edit(repo, "video-api.yaml", "cluster: media-ec2", "cluster: media-ec3")
+    out = run_cli("diff", root=repo).out
+    assert "runtime news-web (stg): container web of ECS service media/news-web, build.buildspec: inline: 1 change" in out
+    assert '+ environment variable FEATURE_FLAG = "on"' in out
+    assert '~ cluster: "media-ec2" -> "media-ec3"' in out
+    assert ("action item: video-api (prod): copy generated/video-api/prod/update_taskdefinition.sh to "
+            "codepipeline/update_taskdefinition.sh in repository example-corp/video-api, branch master") in out
+    assert "action item" in out.splitlines()[-1]  # the summary counts them

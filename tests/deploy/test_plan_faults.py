@@ -295,3 +295,71 @@ def test_first_failure_is_of_this_operation(emu):
     assert changesets.first_failure(cfn, "s", marker) == ("Q", "AWS::SQS::Queue", "UPDATE_FAILED",
                                                          "this update's failure")
     assert changesets.first_failure(cfn, "s")[3] == "an old failure"
+
+
+def _deployed(emu, account: str, stack: str):
+    return emu.client("cloudformation", account).get_template(StackName=stack)["TemplateBody"]
+
+
+def test_plan_file_with_emptied_changes_but_its_fingerprint_kept_is_refused(emu, tmp_path):
+    """Someone hides a change from the reviewer: one stack's `changes` emptied, its fingerprint (and
+    the plan's) kept. apply recomputes every fingerprint from the file's contents and refuses;
+    nothing changes."""
+    import json
+
+    assert emu.cli("bootstrap", "--local", "--yes", "--env", "stg").status == 0
+    assert emu.cli("apply", "--local", "--yes", "photo-thumbs", "--env", "stg").status == 0
+    emu.edit("photo-thumbs", "ecr_repository: media/photo-thumbs", "ecr_repository: media/photo-thumbs\n  keep_images: 5")
+    plan_file = tmp_path / "plan.json"
+    r = emu.cli("plan", "--local", "photo-thumbs", "--env", "stg", "--format", "json", "--output", str(plan_file))
+    assert r.status == 0, r.err
+    doc = json.loads(plan_file.read_text())
+    stack = next(s for s in doc["stacks"] if s["stack_name"] == "photo-thumbs-stg-pipeline")
+    assert stack["changes"], "the edit must change the pipeline stack"
+    stack["changes"] = []  # the fingerprint fields stay as shipspec wrote them
+    plan_file.write_text(json.dumps(doc))
+    before = _deployed(emu, STG, "photo-thumbs-stg-pipeline")
+    r = emu.cli("apply", "--local", "--yes", "--plan", str(plan_file))
+    assert r.status == 1
+    assert "photo-thumbs-stg-pipeline" in r.err and "do not match its fingerprint" in r.err
+    assert _deployed(emu, STG, "photo-thumbs-stg-pipeline") == before
+    again, _ = plan_json(emu, "photo-thumbs", "--env", "stg")
+    assert by_name(again)[("photo-thumbs-stg-pipeline", STG)]["status"] == "update"  # still pending: not applied
+
+
+def test_a_change_set_whose_stack_changed_since_is_not_executed_on_aws(aws_mode, monkeypatch):
+    """The AWS path (change sets executed): a plan is made, then another writer updates the stack
+    before this apply executes its change set. CloudFormation itself marks such change sets
+    obsolete; shipspec refuses before it asks, and the other writer's update stands."""
+    from compiler.build.ir import Stack
+    from compiler.deploy.aws.apply import ApplyOptions, apply_stack
+    from compiler.deploy.aws.inputs import StackInput
+    from compiler.deploy.aws.planner import plan_stack
+    from compiler.deploy.aws.runctx import RunContext, Timing
+    from compiler.deploy.aws.session import Endpoint, Sessions
+
+    monkeypatch.setenv("SHIPSPEC_ROLE_NAME", "shipspec-deploy")
+
+    def register(service, client):
+        if service == "cloudformation":
+            client.meta.events.register("before-call.cloudformation.UpdateTerminationProtection",
+                                        lambda **_: (ok_response(), {}))
+
+    with on_clients(register):
+        _, created, _ = _aws_run("svc-stg-pipeline")
+        assert created.status == "applied", created.message
+        ctx = RunContext(Sessions(Endpoint()), Timing(poll=0.02), log=lambda _: None, keep=True)
+        mine = SIMPLE.replace(b"Outputs:", b"  Topic:\n    Type: AWS::SNS::Topic\nOutputs:")
+        si = StackInput(Stack("svc-stg-pipeline", "pipeline", STG, "ap-northeast-1", "t.yml", "svc", "stg",
+                              tags=(("shipspec:service", "svc"),)), mine)
+        plan = plan_stack(ctx, si)
+        assert plan.status == "update" and plan.deployed is not None
+        theirs = SIMPLE.replace(b"Outputs:", b"  Other:\n    Type: AWS::SQS::Queue\nOutputs:")
+        cfn = aws_mode.client("cloudformation", STG)
+        cfn.update_stack(StackName="svc-stg-pipeline", TemplateBody=theirs.decode())  # the other working copy
+        result = apply_stack(ctx, si, plan, ApplyOptions())
+    assert result.status == "error" and "the stack changed since it was planned" in result.message
+    resources = {r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName="svc-stg-pipeline")["StackResourceSummaries"]}
+    assert "Other" in resources and "Topic" not in resources
+    assert [c["ChangeSetId"] for c in cfn.list_change_sets(StackName="svc-stg-pipeline")["Summaries"]
+            if c["ExecutionStatus"] == "AVAILABLE"] == []  # the refused change set was deleted

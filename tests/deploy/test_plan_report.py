@@ -19,7 +19,8 @@ from compiler.deploy.aws.protect import blocked_changes, stack_policy
 from compiler.deploy.aws.runctx import RunContext, Timing
 from compiler.deploy.aws.session import role_arn_for
 from compiler.deploy.changes import PropertyChange, ResourceChange, with_risk
-from compiler.deploy.plan import Orphan, Plan, PlanFileError, StackPlan, dumps, read_plan
+from compiler.deploy.plan import DeployedState, Orphan, Plan, PlanFileError, StackPlan, dumps, read_plan
+from compiler.deploy.runtime import CopyItem, RuntimeChange, RuntimeRow
 from compiler.deploy.predict import load_template
 from compiler.cli.report_plan import MARKER, markdown, text
 from support.cli import REPO
@@ -51,15 +52,15 @@ def test_plan_json_matches_the_contract():
     assert doc["version"] == 2 and re.fullmatch(r"sha256:[0-9a-f]{64}", doc["fingerprint"])
     s = doc["stacks"][0]
     for key in ("service", "environment", "stack_name", "account", "region", "status", "change_set", "error",
-                "changes", "fingerprint", "template_sha256", "parameters"):
+                "changes", "fingerprint", "template_sha256", "parameters", "deployed", "runtime"):
         assert key in s
     assert s["status"] in ("create", "update", "no-change", "error")
     c = s["changes"][1]
     assert {k: c[k] for k in ("logical_id", "resource_type", "action", "replacement", "properties", "risk", "source")} \
         == {"logical_id": "Repository", "resource_type": "AWS::ECR::Repository", "action": "Modify",
             "replacement": "True", "properties": ["RepositoryName"], "risk": "danger", "source": "both"}
-    assert c["details"] == [{"path": "RepositoryName", "before": "media/a", "after": "media/b",
-                             "requires_recreation": "Never", "cause": ""}]
+    assert c["details"] == [{"path": "RepositoryName", "op": "modify", "before": "media/a", "after": "media/b",
+                             "position": "", "requires_recreation": "Never", "cause": ""}]
     assert doc["orphans"][0]["stack_name"] == "old-prod-pipeline"
     assert dumps(plan) == dumps(plan)  # deterministic
 
@@ -80,13 +81,59 @@ def test_fingerprint_covers_what_is_applied_and_nothing_else():
     assert StackPlan(**{**base.__dict__, "account": "1" * 12}).fingerprint != fp
     assert Plan((base,)).fingerprint != Plan((base, stack("x"))).fingerprint
     assert Plan((base,)).fingerprint == Plan((base, stack("y", "no-change"))).fingerprint  # no change, no say
+    # what the plan was made against, and what it does to the running container, count too
+    deployed = StackPlan(**{**base.__dict__, "deployed": DeployedState("event-1", "ef" * 32)})
+    assert deployed.fingerprint != fp
+    assert StackPlan(**{**base.__dict__, "deployed": DeployedState("event-2", "ef" * 32)}).fingerprint != deployed.fingerprint
+    assert StackPlan(**{**base.__dict__, "deployed": DeployedState("event-1", "00" * 32)}).fingerprint != deployed.fingerprint
+    with_runtime = StackPlan(**{**base.__dict__, "runtime": RUNTIME})
+    assert with_runtime.fingerprint != fp
+    other_row = RuntimeChange(**{**RUNTIME.__dict__, "rows": (RuntimeRow("environment", "FLAG", "add", None, "off"),)})
+    assert StackPlan(**{**base.__dict__, "runtime": other_row}).fingerprint != with_runtime.fingerprint
+    moved = change("Pipeline", "AWS::CodePipeline::Pipeline", props=())
+    added = ResourceChange(**{**moved.__dict__, "properties": (PropertyChange("Stages[Test]", None, {"Name": "Test"},
+                                                                              "Never", op="add", position="first"),)})
+    elsewhere = ResourceChange(**{**added.__dict__, "properties": (PropertyChange(
+        "Stages[Test]", None, {"Name": "Test"}, "Never", op="add", position="after Source"),)})
+    assert stack(changes=[added]).fingerprint != stack(changes=[elsewhere]).fingerprint
+
+
+RUNTIME = RuntimeChange("news-web", "prod", "changed", "media", "news-web", "web", "repo",
+                        (RuntimeRow("environment", "FLAG", "add", None, "on"),),
+                        (CopyItem("generated/news-web/prod/update_taskdefinition.sh",
+                                  "codepipeline/update_taskdefinition.sh", "example-corp/news-web", "main"),))
+
+
+def test_runtime_rows_and_deployed_state_survive_the_file_and_show_in_every_format():
+    plan = Plan((stack(changes=[SAFE], deployed=DeployedState("ev", "ef" * 32), runtime=RUNTIME),))
+    back = read_plan(dumps(plan), "p.json")
+    assert back == plan and back.stacks[0].runtime == RUNTIME
+    doc = json.loads(dumps(plan))["stacks"][0]
+    assert doc["deployed"] == {"last_event_id": "ev", "template_sha256": "ef" * 32}
+    assert doc["runtime"]["changes"] == [{"field": "environment", "key": "FLAG", "op": "add", "before": None,
+                                          "after": "on"}]
+    assert doc["runtime"]["copy"] == [{"from": "generated/news-web/prod/update_taskdefinition.sh",
+                                       "to": "codepipeline/update_taskdefinition.sh",
+                                       "repository": "example-corp/news-web", "branch": "main"}]
+    out = text(plan)
+    assert "runtime news-web (prod): container web of ECS service media/news-web, build.buildspec: repo" in out
+    assert '+ environment variable FLAG = "on"' in out
+    assert ("action item: news-web (prod): copy generated/news-web/prod/update_taskdefinition.sh to "
+            "codepipeline/update_taskdefinition.sh in repository example-corp/news-web, branch main") in out
+    assert out.rstrip().endswith("runtime changes in 1 service environment; 1 action item")
+    md = markdown(plan)
+    assert "### Runtime changes" in md and '`+ environment variable FLAG = "on"`' in md
+    assert "### Action items" in md and "- [ ] news-web (prod): copy generated/news-web/prod/update_taskdefinition.sh" in md
 
 
 def test_read_plan_explains_bad_files_and_refuses_edited_ones():
     with pytest.raises(PlanFileError, match="not JSON"):
         read_plan("{", "p.json")
-    with pytest.raises(PlanFileError, match="not a shipspec plan of version 2 .*another shipspec version"):
-        read_plan('{"version": 1, "fingerprint": "x", "stacks": []}', "p.json")
+    with pytest.raises(PlanFileError, match="not a shipspec plan of version 2"):
+        read_plan('{"version": 3}', "p.json")
+    with pytest.raises(PlanFileError, match="a plan of version 1, written by an earlier shipspec; this one reads "
+                                            "version 2 .* make the plan again"):
+        read_plan('{"version": 1, "stacks": []}', "p.json")
     with pytest.raises(PlanFileError, match="lacks field 'template_sha256'|lacks field"):
         read_plan('{"version": 2, "fingerprint": "x", "stacks": [{"account": "1", "region": "r", '
                   '"stack_name": "s"}]}', "p.json")

@@ -197,7 +197,7 @@ def test_parameter_default_changes_count_and_noecho_values_are_masked():
     props = {p.path: p for p in c.properties}
     assert (props["LogGroupName"].before, props["LogGroupName"].after) == ("a", "b")
     assert props["LogGroupName"].requires_recreation == "Always" and c.replacement == "True"
-    assert (props["Tags[0].Value"].before, props["Tags[0].Value"].after) == ("****", "****")
+    assert (props["Tags[t].Value"].before, props["Tags[t].Value"].after) == ("****", "****")
     assert "s3cr3t" not in repr(c)
 
 
@@ -308,3 +308,119 @@ def test_importing_the_modules_does_not_load_cfn_lint():
     code = ("import sys, compiler.deploy.predict, compiler.deploy.changes, compiler.cli.commands.diff, compiler.deploy.stackdiff; "
             "bad = [m for m in ('cfnlint', 'boto3', 'moto') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- lists keyed by what names their elements (compiler/deploy/keyed.py) ---------------------------
+
+def _pipeline(stages: list) -> dict:
+    return {"Resources": {"Pipeline": {"Type": "AWS::CodePipeline::Pipeline", "Properties": {
+        "RoleArn": "arn:aws:iam::111111111111:role/p", "Stages": stages}}}}
+
+
+def _stage(name: str, *actions: str) -> dict:
+    return {"Name": name, "Actions": [
+        {"Name": a, "ActionTypeId": {"Category": "Build", "Owner": "AWS", "Provider": "CodeBuild", "Version": "1"},
+         "RunOrder": 1} for a in actions]}
+
+
+def _props(c) -> list[tuple]:
+    return [(p.op, p.path, p.position) for p in c.properties]
+
+
+def test_inserting_a_stage_is_one_added_stage_not_renamed_ones():
+    old = _pipeline([_stage("Source", "Src"), _stage("Build", "Build"), _stage("Deploy", "Deploy")])
+    new = _pipeline([_stage("Source", "Src"), _stage("Test", "Unit"), _stage("Build", "Build"),
+                     _stage("Deploy", "Deploy")])
+    (c,) = diff_templates(old, new)
+    assert _props(c) == [("add", "Stages[Test]", "after Source")]
+    assert c.properties[0].after["Actions"][0]["Name"] == "Unit" and c.properties[0].before is None
+
+
+def test_adding_an_action_and_changing_a_run_order():
+    old = _pipeline([_stage("Source", "Src"), _stage("Build", "Build")])
+    new = _pipeline([_stage("Source", "Src"), _stage("Build", "Lint", "Build")])
+    new["Resources"]["Pipeline"]["Properties"]["Stages"][1]["Actions"][1]["RunOrder"] = 2
+    (c,) = diff_templates(old, new)
+    assert _props(c) == [("modify", "Stages[Build].Actions[Build].RunOrder", ""),
+                         ("add", "Stages[Build].Actions[Lint]", "")]  # action order in the list: no effect
+
+
+def test_a_stage_that_changes_place_is_a_move_and_an_unordered_list_only_reorders():
+    old = _pipeline([_stage("Source", "Src"), _stage("Build", "Build"), _stage("Test", "Unit")])
+    new = _pipeline([_stage("Source", "Src"), _stage("Test", "Unit"), _stage("Build", "Build")])
+    (c,) = diff_templates(old, new)
+    (move,) = c.properties
+    assert (move.op, move.path, move.before, move.after) in [
+        ("move", "Stages[Test]", "after Build", "after Source"), ("move", "Stages[Build]", "after Source", "after Test")]
+    tags = lambda *keys: {"Resources": {"R": {"Type": "AWS::SNS::Topic", "Properties": {  # noqa: E731
+        "Tags": [{"Key": k, "Value": "v"} for k in keys]}}}}
+    (c,) = diff_templates(tags("a", "b"), tags("b", "a"))
+    assert [(p.op, p.path, p.before, p.after) for p in c.properties] == [("reorder", "Tags", ["a", "b"], ["b", "a"])]
+
+
+def test_environment_variables_statements_and_tags_are_named_by_their_keys():
+    def project(env, statements, tags):
+        return {"Resources": {
+            "Project": {"Type": "AWS::CodeBuild::Project", "Properties": {
+                "Environment": {"EnvironmentVariables": [{"Name": k, "Type": "PLAINTEXT", "Value": v} for k, v in env]},
+                "Tags": [{"Key": k, "Value": v} for k, v in tags]}},
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyName": "build", "PolicyDocument": {
+                "Statement": [{"Sid": s, "Effect": "Allow", "Action": ["x:Y"], "Resource": "*"} for s in statements]}}]}}}}
+
+    old = project([("IMAGE_TAG", "a"), ("REGION", "r")], ["Logs", "EcrPush"], [("team", "media")])
+    new = project([("IMAGE_TAG", "b"), ("REGION", "r")], ["Logs"], [("team", "search"), ("cost", "x")])
+    changes = {c.logical_id: c for c in diff_templates(old, new)}
+    assert [(p.op, p.path, p.before, p.after) for p in changes["Project"].properties] == [
+        ("modify", "Environment.EnvironmentVariables[IMAGE_TAG].Value", "a", "b"),
+        ("modify", "Tags[team].Value", "media", "search"),
+        ("add", "Tags[cost]", None, {"Key": "cost", "Value": "x"})]
+    (removal,) = changes["Role"].properties
+    assert (removal.op, removal.path, removal.after) == ("remove", "Policies[build].PolicyDocument.Statement[EcrPush]", None)
+
+
+def test_json_held_in_a_string_is_compared_by_content():
+    def action(env):
+        return _pipeline([{"Name": "Test", "Actions": [{"Name": "Unit", "Configuration": {
+            "EnvironmentVariables": json.dumps([{"name": k, "value": v, "type": "PLAINTEXT"} for k, v in env])}}]}])
+
+    (c,) = diff_templates(action([("A", "1"), ("B", "2")]), action([("A", "1"), ("B", "3")]))
+    assert [(p.path, p.before, p.after) for p in c.properties] == [
+        ("Stages[Test].Actions[Unit].Configuration.EnvironmentVariables[B].value", "2", "3")]
+
+
+def test_keys_that_look_like_indexes_or_hold_punctuation_are_quoted():
+    from compiler.deploy.keyed import Key, format_path
+
+    assert format_path(("Tags", Key("1"), "Value")) == 'Tags["1"].Value'
+    assert format_path(("Tags", Key("team.name"))) == 'Tags["team.name"]'
+    assert format_path(("Tags", Key("shipspec:service"))) == "Tags[shipspec:service]"
+
+
+def test_engine_paths_by_index_give_way_to_the_keyed_prediction():
+    """A change set names list elements by position (`Stages/1`); the prediction of the same two
+    templates names them by key, and the plan shows the prediction's paths."""
+    predicted = [ResourceChange("Pipeline", "AWS::CodePipeline::Pipeline", "Modify", "False",
+                                (PropertyChange("Stages[Test]", None, {"Name": "Test"}, "Never", op="add",
+                                                position="after Source"),))]
+    engine = [ResourceChange("Pipeline", "AWS::CodePipeline::Pipeline", "Modify", "False",
+                             (PropertyChange("Stages[1].Name", "Build", "Test", "Never"),
+                              PropertyChange("Stages[2].Name", "Deploy", "Build", "Never")), source="change-set")]
+    (m,) = merge(engine, predicted)
+    assert [(p.op, p.path) for p in m.properties] == [("add", "Stages[Test]")]
+
+
+def test_event_targets_are_named_by_their_id():
+    def rule(*targets):
+        return {"Resources": {"Rule": {"Type": "AWS::Events::Rule", "Properties": {
+            "Targets": [{"Id": i, "Arn": arn} for i, arn in targets]}}}}
+
+    (c,) = diff_templates(rule(("pipeline", "arn:a"), ("audit", "arn:b")), rule(("audit", "arn:c")))
+    assert [(p.op, p.path) for p in c.properties] == [("remove", "Targets[pipeline]"), ("modify", "Targets[audit].Arn")]
+
+
+def test_json_is_decoded_only_when_both_sides_hold_json():
+    def t(v):
+        return {"Resources": {"P": {"Type": "AWS::CodeBuild::Project", "Properties": {"Description": v}}}}
+
+    (c,) = diff_templates(t('["a"]'), t("plain text"))
+    assert [(p.path, p.before, p.after) for p in c.properties] == [("Description", '["a"]', "plain text")]

@@ -8,6 +8,7 @@ from ...core.arns import parse_secret_ref
 from ...spec import naming
 from ...spec.codebuild_secrets import secret_kind
 from . import cfn, iam
+from .runtime import runtime_metadata
 from .service_files import REPO_DIR, build_buildspec, build_project_environment, update_buildspec
 
 if TYPE_CHECKING:
@@ -127,8 +128,10 @@ def render_projects(c: "ServiceConfig", repository_id: str | None) -> dict[str, 
     out[UPDATE_ROLE] = iam.role("codebuild.amazonaws.com", "update", _update_statements(c), tags,
                                 f"CodeBuild {names[UPDATE_PROJECT]}: new task definition revision for the service",
                                 iam.pass_role_suppression())
-    out[UPDATE_PROJECT] = _project(
+    update = _project(
         names[UPDATE_PROJECT], f"Registers the {c.name} task definition revision ({c.environment.name})", UPDATE_ROLE,
         UPDATE_LOGS, update_buildspec(c) if inline else f"{REPO_DIR}/updatespec.yml", False, [], c,
         UPDATE_TIMEOUT_MINUTES)
+    # what the update does to the running container, for plans to compare (render/runtime.py)
+    out[UPDATE_PROJECT] = {"Type": update["Type"], "Metadata": runtime_metadata(c), "Properties": update["Properties"]}
     return out

@@ -7,6 +7,7 @@ means a new key and CloudFormation updates the function's code.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from ...spec import naming
@@ -35,8 +36,11 @@ def function_name(c: "ServiceConfig") -> str:
     return f"{naming.base(c)}-notify"
 
 
-def subscription_id(index: int) -> str:
-    return f"EmailSubscription{index + 1}"
+def subscription_id(email: str) -> str:
+    """The subscription's logical id, from a hash of its address: adding, removing or reordering
+    one address leaves every other subscription (and its confirmation) untouched, which a
+    position in the list would not."""
+    return f"EmailSubscription{hashlib.sha256(email.encode('utf-8')).hexdigest()[:12]}"
 
 
 def _secret_arn(secret_id: str) -> object:
@@ -130,8 +134,8 @@ def render_notification(c: "ServiceConfig", lambda_key: str) -> dict:
     resources: dict[str, dict] = {}
     if not c.notifications.topic_arn:
         resources[TOPIC] = _topic(c)
-    for i, email in enumerate(c.notifications.emails):
-        resources[subscription_id(i)] = {
+    for email in c.notifications.emails:
+        resources[subscription_id(email)] = {
             "Type": "AWS::SNS::Subscription",
             "Properties": {"TopicArn": _topic_arn(c), "Protocol": "email", "Endpoint": email},
         }

@@ -42,6 +42,10 @@ def refusals(plan, planned, plan_path, allow_replace) -> list[str]:
                 out.append(f"{label}: its template changed since {plan_path} was made")
             elif sp.status == "no-change" and entry.template_sha256 == sp.template_sha256:
                 continue  # already applied as planned (e.g. a bootstrap stack shared with an earlier environment)
+            elif sp.status != "error" and entry.deployed != sp.deployed:
+                out.append(f"{label}: the deployed stack changed since {plan_path} was made (another apply, or a "
+                           "change by hand): that plan was made against what is no longer there; plan again and "
+                           "review")
             elif sp.status != "error" and entry.fingerprint != sp.fingerprint:
                 out.append(f"{label}: its changes differ from {plan_path} (the deployed stack, or what the "
                            "change set reports, changed since)")

@@ -1,7 +1,9 @@
 """Apply the specs: plan every selected stack (bootstrap stacks first, then pipelines, then
 notifications), show the plan, ask for confirmation (or --yes), execute the change sets and
 stream their events. With --plan FILE, refuse unless every stack's template, parameters and
-changes still match the reviewed plan. Stateful resources (ECR repositories, buckets, keys, log
+changes still match the reviewed plan, and the deployed stack is still the one it was planned
+against. Right before executing, each stack is read again: one changed since it was planned
+(another apply, from any working copy) is refused, never overwritten. Stateful resources (ECR repositories, buckets, keys, log
 groups, topics) are never replaced or removed unless --allow-replace names them. Nothing is
 ever deleted here: deleted specs' stacks are listed as orphans (see `shipspec retire`)."""
 

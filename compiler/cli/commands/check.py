@@ -1,5 +1,8 @@
 """Exit 1, listing each stale, missing or orphaned file, when generated/, schema/ or the README's
-generated references are not what `shipspec build` and `shipspec schema` would write."""
+generated references are not what `shipspec build` and `shipspec schema` would write.
+
+Read-only: it never writes generated/. A journal an interrupted build left behind is reported
+(run `shipspec build` to finish it), and so is a build running right now."""
 
 from __future__ import annotations
 
@@ -30,13 +33,17 @@ def _problem(status: str, path: str, fix: str):
 def run(args, console) -> int:
     from ...build.compile import compile_project
     from ...build.ir import Artifact
-    from ...build.writer import diff_tree
+    from ...build.writer import diff_tree, interrupted
     from ...core.diagnostics import format_diagnostics
     from ...spec.project import load_project
     from ...spec.schema import SCHEMA_PATH, schema_bytes
     from ..docs import README, update_readme
     from ..main import diagnostics_format
 
+    busy = interrupted(console.root)
+    if busy:
+        console.error(f"error: {busy}; generated/ was not checked")
+        return 1
     project = load_project(console.root)
     output = compile_project(project)
     problems = []  # (text line, diagnostic)

@@ -2,8 +2,10 @@
 (default HEAD) and predict, offline, what CloudFormation would do: per stack, each resource
 added, modified or removed, the property paths with before -> after values, whether the
 resource would be replaced (from the resource types' createOnlyProperties), and a risk, most
-dangerous first. Needs git, no network and no AWS credentials. A difference is not an error:
-the exit status is 0.
+dangerous first. List elements are named by their keys (stages, actions, variables, tags,
+statements), and each service's runtime change (what the pipeline does to the running
+container) is shown on its own, with the files to copy for build.buildspec: repo. Needs git, no
+network and no AWS credentials. A difference is not an error: the exit status is 0.
 
 Bootstrap stacks are shared by every service: they are shown when no NAME is given (with --env,
 those of the environment's accounts and regions)."""

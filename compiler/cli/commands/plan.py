@@ -1,6 +1,10 @@
 """Preview what apply would change: for every selected service and environment (and the bootstrap
 stacks they need), a CloudFormation change set is created, read in full with property values,
-merged with the offline replacement prediction, and deleted again (unless --keep).
+merged with the offline replacement prediction, and deleted again (unless --keep). List elements
+are named by their keys (`+ stage Test (after Source)`, `~ Tags[team].Value`); each service's
+runtime change (image, environment variables, secrets, cpu/memory, cluster/service/container)
+is a row of its own, with the files to copy to the service repository for build.buildspec: repo
+(action items). The JSON plan records the deployed state of each stack for apply to check.
 
 Exit status: 0 when every stack was planned, 1 when any stack could not be (each is reported).
 """

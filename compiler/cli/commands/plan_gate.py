@@ -1,6 +1,8 @@
 """Decide whether a plan may be applied (for the deploy workflow): it must be the plan that was
 reviewed (the same change fingerprint as the pull request's plan, or the fingerprint given to
-a manual run), and danger changes need the danger label. Exit 0 to go on, 1 to stop, with the reasons."""
+a manual run), and danger changes need the danger label. Exit 0 to go on, 1 to stop, with the reasons.
+Action items (files to copy to a service repository for build.buildspec: repo) are listed, never
+stop the gate."""
 
 from __future__ import annotations
 
@@ -29,8 +31,9 @@ def configure(p) -> None:
     p.add_argument("--env-order", default="", metavar="A,B",
                    help="deploy order of environments, e.g. stg,prod (others follow alphabetically)")
     p.add_argument("--github-output", type=Path, metavar="FILE",
-                   help="append ok=, fingerprint=, environments= (JSON list) and allow-replace= (logical ids "
-                        "for `apply --allow-replace`, when the danger label is given) to this file ($GITHUB_OUTPUT)")
+                   help="append ok=, fingerprint=, environments= (JSON list), allow-replace= (logical ids "
+                        "for `apply --allow-replace`, when the danger label is given) and action-items= (JSON list) "
+                        "to this file ($GITHUB_OUTPUT)")
     p.add_argument("--summary", type=Path, metavar="FILE",
                    help="append a markdown report to this file ($GITHUB_STEP_SUMMARY)")
 
@@ -55,11 +58,14 @@ def run(args, console) -> int:
             fh.write(f"fingerprint={result.fingerprint}\n")
             fh.write(f"environments={json.dumps(list(result.environments))}\n")
             fh.write(f"allow-replace={' '.join(result.allow_replace)}\n")
+            fh.write(f"action-items={json.dumps(list(result.action_items))}\n")
     if args.summary:
         with open(args.summary, "a", encoding="utf-8") as fh:
             fh.write(summary_markdown(result))
     for note in result.notes:
         console.error(f"note: {note}")
+    for item in result.action_items:
+        console.error(f"action item: {item}")
     for problem in result.problems:
         console.error(f"stop: {problem}")
     if result.ok:

@@ -7,6 +7,12 @@ import them), the same template and parameters go through CreateStack/UpdateStac
 New stacks get termination protection; every stack gets the stack policy of `protect.py`
 (replacing or deleting stateful resources denied unless `--allow-replace LOGICAL_ID`). On
 failure the first `*_FAILED` event is the reason; the rollback is waited for.
+
+Right before a stack's change is executed, the stack is read again (its newest event and its
+template) and compared with what the plan recorded: a stack changed since it was planned (by
+another apply, from this working copy or any other, or by hand) is refused, not overwritten.
+On AWS the reviewed change set would also be refused by CloudFormation once the stack changed;
+the emulator executes templates directly, so this check is what stops a second writer there.
 """
 
 from __future__ import annotations
@@ -19,11 +25,11 @@ from botocore.parsers import ResponseParserError
 
 from ...core.errors import ShipspecError
 from ..plan import StackPlan, change_shape
-from ..predict import load_template
+from ..templates import load_template
 from . import changesets as cs
 from .artifacts import template_argument, upload_lambda_zip
 from .inputs import StackInput
-from .planner import plan_stack
+from .planner import deployed_state, plan_stack
 from .protect import blocked_changes, stack_policy
 from .runctx import Cancelled, RunContext
 
@@ -85,6 +91,9 @@ def _apply(ctx: RunContext, si: StackInput, plan: StackPlan, opts: ApplyOptions)
         return ApplyResult(si.key, si.label, "error", "changed since the plan was made; plan again and review")
     if plan.deferred:  # its dependencies exist now: make the real change set and hold it to the prediction
         fresh = plan_stack(replace(ctx, keep=True), si)
+        if fresh.status != "error" and fresh.deployed != plan.deployed:
+            _discard(ctx, cfn, si, fresh)
+            return ApplyResult(si.key, si.label, "error", stale_message(plan, fresh.deployed))
         if fresh.status != "error" and change_shape(fresh.changes) != change_shape(plan.changes):
             _discard(ctx, cfn, si, fresh)
             return ApplyResult(si.key, si.label, "error", "the change set made now differs from the plan "
@@ -105,6 +114,10 @@ def _apply(ctx: RunContext, si: StackInput, plan: StackPlan, opts: ApplyOptions)
         notes += ensure_protection(ctx, cfn, si)
         return ApplyResult(si.key, si.label, "no-change", "up to date", notes)
     assert plan.change_set is not None
+    now = deployed_state(cfn, si.name)
+    if now != plan.deployed:  # someone applied (or deleted, or rolled back) the stack since it was planned
+        _discard(ctx, cfn, si, plan)
+        return ApplyResult(si.key, si.label, "error", stale_message(plan, now))
     if ctx.emulated:
         final, before = _emulator_execute(ctx, cfn, si, plan, opts)
     else:
@@ -115,6 +128,16 @@ def _apply(ctx: RunContext, si: StackInput, plan: StackPlan, opts: ApplyOptions)
             notes += unmodelled_resources(cfn, si)
         return ApplyResult(si.key, si.label, "applied", final.status.lower().replace("_", " "), notes)
     return ApplyResult(si.key, si.label, "error", _failure_message(cfn, si, final, before), notes)
+
+
+def stale_message(plan: StackPlan, now) -> str:
+    """Why a stack that changed since it was planned is not applied."""
+    def say(state) -> str:
+        return "not deployed" if state is None else f"last event {state.last_event_id or '(none)'}, template " \
+            f"{state.template_sha256[:12]}"
+    return (f"refused: the stack changed since it was planned ({say(plan.deployed)} then, {say(now)} now): "
+            "another apply (from this working copy or another) or a change by hand reached it first; "
+            "nothing was applied: plan again and review")
 
 
 def _discard(ctx: RunContext, cfn, si: StackInput, plan: StackPlan) -> None:

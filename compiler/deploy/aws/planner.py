@@ -12,8 +12,10 @@ from botocore.parsers import ResponseParserError
 
 from ...core.errors import ShipspecError
 from ..changes import mask_change, merge
-from ..plan import ChangeSetRef, StackPlan
-from ..predict import diff_templates, load_template
+from ..plan import ChangeSetRef, DeployedState, StackPlan, template_digest
+from ..predict import diff_templates
+from ..templates import load_template
+from ..runtime import runtime_change
 from . import changesets as cs
 from .artifacts import template_argument
 from .executor import run_pool
@@ -33,6 +35,16 @@ def deployed_template(cfn, name: str) -> dict | None:
     if isinstance(body, dict):
         return body
     return load_template(body) if body else None
+
+
+def deployed_state(cfn, name: str, state: cs.StackState | None = None) -> DeployedState | None:
+    """The deployed stack as it is now (newest event, template digest); None when it is not
+    deployed. Apply compares it with what the plan recorded."""
+    state = state if state is not None else cs.describe_stack(cfn, name)
+    if not state.deployed:
+        return None
+    event = cs.latest_event_id(cfn, name) or ""
+    return DeployedState(event, template_digest(deployed_template(cfn, name)))
 
 
 def no_echo(template: Mapping | None) -> set[str]:
@@ -142,7 +154,12 @@ def _plan(ctx: RunContext, si: StackInput, exports: ExportNames | None) -> Stack
         raise cs.ChangeSetError(f"must be recreated: the stack is ROLLBACK_COMPLETE{why} and cannot be "
                                 f"updated; {recreate_hint(si)}")
     cs_type = cs.change_set_type(state, si.label, recreate_hint(si))
+    # what the plan is made against: recorded first, so a change made meanwhile shows at apply
+    event = cs.latest_event_id(cfn, si.name) if state.deployed else None
     old = deployed_template(cfn, si.name) if state.deployed else None
+    deployed = DeployedState(event or "", template_digest(old)) if state.deployed else None
+    runtime = runtime_change(old, new, si.stack.service, si.stack.environment) if si.stack.kind == "pipeline" else None
+    planned = dict(deployed=deployed, runtime=runtime)
     imports = imported_names(new.get("Resources") or {}) | imported_names(new.get("Outputs") or {})
     known = exports.get(cfn, si.stack.account, si.stack.region) if exports is not None and imports else None
     missing = missing_exports(cfn, imports, known)
@@ -152,7 +169,7 @@ def _plan(ctx: RunContext, si: StackInput, exports: ExportNames | None) -> Stack
                 f"set can be made; apply makes one after {', '.join(si.stack.depends_on) or 'its dependencies'} "
                 "and checks it against this plan")
         return StackPlan(**_base(si), status="create" if cs_type == "CREATE" else "update",
-                         changes=tuple(predicted), notes=notes + (note,), deferred=True)
+                         changes=tuple(predicted), notes=notes + (note,), deferred=True, **planned)
     template = template_argument(session, si, body)
     if cs_type == "CREATE" and state.exists and ctx.emulated:
         # moto would add a second stack of the same name; the shell holds no resources.
@@ -166,11 +183,11 @@ def _plan(ctx: RunContext, si: StackInput, exports: ExportNames | None) -> Stack
     outcome, reason, first_page = cs.wait_ready(ctx, cfn, si.name, cs_id)
     if outcome == "no-change":
         cleanup(ctx, cfn, si, ref, force=True)
-        return StackPlan(**_base(si), status="no-change", notes=notes)
+        return StackPlan(**_base(si), status="no-change", notes=notes, **planned)
     if outcome == "failed":
         cleanup(ctx, cfn, si, ref)
         return StackPlan(**_base(si), status="error", change_set=ref, error=f"change set failed: {reason}",
-                         notes=notes)
+                         notes=notes, deployed=deployed)
     engine = cs.to_resource_changes(cs.describe_all(cfn, si.name, cs_id, first_page))
     predicted = diff_templates(old, new, si.stack.region)
     resources = {**((old or {}).get("Resources") or {}), **(new.get("Resources") or {})}
@@ -180,7 +197,7 @@ def _plan(ctx: RunContext, si: StackInput, exports: ExportNames | None) -> Stack
         notes += ("the change set changes no resource (outputs, parameters or tags only)",)
     cleanup(ctx, cfn, si, ref)
     return StackPlan(**_base(si), status="create" if cs_type == "CREATE" else "update", changes=changes,
-                     change_set=ref, notes=notes)
+                     change_set=ref, notes=notes, **planned)
 
 
 def cleanup(ctx: RunContext, cfn, si: StackInput, ref: ChangeSetRef, force: bool = False) -> None:
