@@ -39,7 +39,7 @@ from urllib.parse import urlparse
 from ..core.arns import parse_secret_ref
 from ..core.errors import ShipspecError
 from ..deploy.aws.errors import error_code
-from ..ops.known_failures import KNOWN_FAILURES, entry
+from ..core.known_failures import KNOWN_FAILURES, entry
 from ..spec.agent_settings import ATTRIBUTE, recorded_value, target_tag
 from ..spec.agent_settings import applies as runs_on_ec2
 

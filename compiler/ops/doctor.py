@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Optional
 from ..spec.agent_settings import agent_settings, parse_recorded, recorded_value, target_tag
 from .doctor_checks import Check, check
 from .evidence import Evidence
-from .known_failures import KnownFailure, doc_anchor, entry, fill, match_reason
+from ..core.known_failures import KnownFailure, doc_anchor, entry, fill, match_reason
 
 if TYPE_CHECKING:
     from ..spec.models import ServiceConfig

@@ -6,18 +6,9 @@ from the spec. Documented with the table of known failures in docs/troubleshooti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Severity = Literal["error", "warning", "info"]
-
-ECS_DOCS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide"
-REPOST = "https://repost.aws/knowledge-center"
-DOC_STOPPED_CODES = f"{ECS_DOCS}/stopped-task-error-codes.html"
-DOC_PULL = f"{ECS_DOCS}/task_cannot_pull_image.html"
-DOC_SERVICE_EVENTS = f"{ECS_DOCS}/service-event-messages.html"
-DOC_IMAGE_CLEANUP = f"{ECS_DOCS}/automated_image_cleanup.html"
-DOC_AGENT_CONFIG = f"{ECS_DOCS}/ecs-agent-config.html"
-DOC_TASK_STOPPED = f"{REPOST}/ecs-task-stopped"
+# The documentation links live with the table of known failures.
+from ..core.known_failures import DOC_AGENT_CONFIG, DOC_PULL, DOC_SERVICE_EVENTS, DOC_STOPPED_CODES, REPOST, Severity
 
 
 @dataclass(frozen=True)

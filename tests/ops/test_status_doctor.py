@@ -29,7 +29,7 @@ from compiler.ops.evidence import (
     TaskDefinitionInfo,
     gather_evidence,
 )
-from compiler.ops.known_failures import entry
+from compiler.core.known_failures import entry
 from compiler.cli.report_ops import format_doctor, format_status
 from compiler.ops.status import Deployment, PipelineStatus, ServiceStatus, Snapshot, gather
 from compiler.spec.project import load_project
