@@ -10,6 +10,7 @@ from ..core.arns import parse_arn
 from ..core.codepipeline import RESERVED_ARTIFACTS
 from ..core.diagnostics import Diagnostic, dotted
 from . import naming
+from .rollout_checks import check_rollout
 from .stage_checks import check_stages
 
 if TYPE_CHECKING:
@@ -111,4 +112,5 @@ def check_service(s: "ServiceEnv") -> list[Diagnostic]:
     if len(pipeline) > 100:
         out.append(Diagnostic(s.where("name"), f"pipeline name '{pipeline}' exceeds 100 characters", "name"))
     out += check_stages(s)
+    out += check_rollout(s)
     return out

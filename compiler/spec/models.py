@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 
 from ..core.codepipeline import BUILTIN_STAGES
+from .rollout import Deploy, LoadBalancer
 
 NAME_RE = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 ENV_RE = r"^[a-z][a-z0-9]{0,9}$"
@@ -163,13 +164,9 @@ class Service(_Model):
         default_factory=Ec2AgentConfig,
         description="ECS agent settings applied to the cluster's instances by a generated SSM document and "
         "association (only when launch_type is EC2).")
-
-
-class Deploy(_Model):
-    """How the new image reaches the service."""
-
-    approval: bool = Field(default=False, description="Add a manual Approval stage before Deploy.")
-    timeout_minutes: int = Field(default=30, ge=1, le=60, description="ECS deploy action timeout in minutes.")
+    load_balancer: Optional[LoadBalancer] = Field(
+        default=None, description="The target groups, listener rules and infrastructure role that "
+        "deploy.strategy blue_green, linear and canary shift traffic with (see LoadBalancer).")
 
 
 class Notifications(_Model):
