@@ -19,7 +19,9 @@ import subprocess
 import sys
 import time
 
-KNOWN_FAILURES = []  # @KNOWN_FAILURES@ (replaced by shipspec build: the table, in precedence order)
+# shipspec build replaces the next two lines: the table of known failures in precedence order, and
+# where its entries are explained.
+KNOWN_FAILURES = []  # @KNOWN_FAILURES@
 TROUBLESHOOTING = "docs/troubleshooting.md"  # @TROUBLESHOOTING@
 SUCCEEDED = ("SUCCESSFUL",)
 ROLLED_BACK = ("ROLLBACK_SUCCESSFUL",)
