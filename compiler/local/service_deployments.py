@@ -147,14 +147,16 @@ class _Rollout:
 
     def _fail_tasks(self) -> None:
         """Two tasks of the new revision stop with the known failure's example reason."""
-        from ..core.known_failures import KNOWN_FAILURES
-
-        entry = next((e for e in KNOWN_FAILURES if e.id == self.reason_id), None)
-        reason = entry.example if entry else self.reason_id
         from moto.ecs.models import Task
+
+        from ..core.known_failures import KNOWN_FAILURES
+        from .seed import stop_reason
 
         b, svc = self.backend, self.service
         td = b.describe_task_definition(self.target_td)
+        known = any(e.id == self.reason_id for e in KNOWN_FAILURES)
+        image = next((x.get("image", "") for x in td.container_definitions if ":" in x.get("image", "")), "")
+        reason = stop_reason(self.reason_id, image) if known and image else self.reason_id
         network = (getattr(svc, "network_configuration", None) or _default_network(b, svc)
                    if td.network_mode == "awsvpc" else None)
         cluster = b._get_cluster(svc.cluster_name)

@@ -8,7 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The documentation links live with the table of known failures.
-from ..core.known_failures import DOC_AGENT_CONFIG, DOC_PULL, DOC_SERVICE_EVENTS, DOC_STOPPED_CODES, REPOST, Severity
+from ..core.known_failures import (
+    DOC_AGENT_CONFIG,
+    DOC_PULL,
+    DOC_SERVICE_EVENTS,
+    DOC_STOPPED_CODES,
+    ECS_DOCS,
+    REPOST,
+    Severity,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,15 @@ class Check:
 
 
 CHECKS: tuple[Check, ...] = (
+    Check("rollout-failed", "The latest rollout failed: it was rolled back or stopped",
+          "ECS reports the service's newest service deployment as ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED or STOPPED: "
+          "its revision never took over. The service may be steady again, but on the old revision (a deployment "
+          "circuit breaker or alarm rollback), so \"the service is stable\" proves nothing; the pipeline's Deploy "
+          "step fails such a run for the same reason.",
+          "Read the rollout's reason and the stopped tasks' reasons below, fix the cause, and run the pipeline "
+          "again. `shipspec status` lists the rollouts; `shipspec rollback` stops one in progress.",
+          f"{ECS_DOCS}/service-deployment.html",
+          ("aws ecs list-service-deployments --region <region> --cluster <cluster> --service <service>",)),
     Check("cluster-not-found", "The ECS cluster does not exist",
           "DescribeServices says the cluster named by `service.cluster` does not exist in the environment's "
           "account and region.",
@@ -85,6 +102,7 @@ CHECKS: tuple[Check, ...] = (
 READS = (
     "codepipeline:ListPipelineExecutions", "codepipeline:GetPipelineState",
     "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListTasks", "ecs:DescribeTasks",
+    "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions",
     "ecs:ListContainerInstances", "ecs:DescribeContainerInstances", "ec2:DescribeInstances",
     "ecr:DescribeImages", "secretsmanager:DescribeSecret", "ssm:DescribeParameters", "sts:GetCallerIdentity",
 )

@@ -47,6 +47,16 @@ IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{VIDEO.build.ecr_repository}:
 
 
 @pytest.fixture(scope="module", autouse=True)
+def service_deployments():
+    """The emulator's model of ECS service deployments, as `shipspec local up` runs it."""
+    from compiler.local.service_deployments_api import install
+
+    uninstall = install()
+    yield
+    uninstall()
+
+
+@pytest.fixture(scope="module", autouse=True)
 def moto_account():
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOTO_ACCOUNT_ID", ACCOUNT)  # the in-process emulator answers as the spec's account

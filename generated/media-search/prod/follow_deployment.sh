@@ -182,7 +182,7 @@ KNOWN_FAILURES = [
 "pattern": "performing maintenance on the underlying infrastructure",
 "severity": "info"
 }
-] (replaced by shipspec build: the table, in precedence order)
+]
 TROUBLESHOOTING = "docs/troubleshooting.md"
 SUCCEEDED = ("SUCCESSFUL",)
 ROLLED_BACK = ("ROLLBACK_SUCCESSFUL",)
@@ -348,7 +348,7 @@ def follow_service_deployment(arn, cluster, service, timeout, poll, task_definit
             say(line)
             last = line
         status = d.get("status", "")
-        reasons = [x for x in (d.get("statusReason"), (d.get("rollback") or {}).get("reason")) if x]
+        reasons = list(dict.fromkeys(x for x in (d.get("statusReason"), (d.get("rollback") or {}).get("reason")) if x))
         if status in SUCCEEDED:
             say("SUCCESSFUL: deployment %s finished; service %s runs %s" % (short(arn), service, after))
             return 0
