@@ -173,10 +173,15 @@ class Notifications(_Model):
     """Pipeline status notifications: EventBridge -> Lambda -> SNS."""
 
     events: list[PipelineState] = Field(default_factory=lambda: ["FAILED", "SUCCEEDED"], min_length=1,
-                                        description="Pipeline execution states that notify (at least one).")
+                                        description="Pipeline execution states that notify (at least one). "
+                                        "STOPPED and SUPERSEDED runs say what happened; every message names what "
+                                        "started the run and its commit.")
     emails: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(default_factory=list, description="Email addresses subscribed to the topic.")
     topic_arn: Optional[str] = Field(default=None, description="An existing SNS topic; when absent the notification stack creates one.")
     slack_webhook_secret: Optional[str] = Field(default=None, description="Secrets Manager id of a secret holding a Slack incoming-webhook URL.")
+    approval: bool = Field(
+        default=True, description="With deploy.approval: a message, with a link to approve, as soon as the Approval "
+        "stage waits (whatever `events` lists).")
 
 
 # --- custom pipeline stages -------------------------------------------------------------------

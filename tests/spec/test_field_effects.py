@@ -168,6 +168,8 @@ EFFECTS: dict[str, tuple[dict, str, str]] = {
                              "codepipeline-status-notification.yml", "oncall@example.com"),
     "notifications.topic_arn": ({"notifications": {"topic_arn": "arn:aws:sns:ap-northeast-1:222222222222:alerts"}},
                                 "codepipeline-status-notification.yml", "arn:aws:sns:ap-northeast-1:222222222222:alerts"),
+    "notifications.approval": ({"notifications": {"approval": False}}, "codepipeline-status-notification.yml",
+                               "ApprovalWaitingRule"),
     "notifications.slack_webhook_secret": ({"notifications": {"slack_webhook_secret": "chatops/slack-webhook"}},
                                            "codepipeline-status-notification.yml", "chatops/slack-webhook"),
     "stages": (_stage(), "codepipeline.yml", "StageCheckRunProject"),
