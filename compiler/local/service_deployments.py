@@ -150,7 +150,7 @@ class _Rollout:
         from moto.ecs.models import Task
 
         from ..core.known_failures import KNOWN_FAILURES
-        from .seed import stop_reason
+        from .reasons import stop_reason
 
         b, svc = self.backend, self.service
         td = b.describe_task_definition(self.target_td)

@@ -442,14 +442,17 @@ def test_examples_have_exactly_one_trigger(examples):
 def test_notification_rule_lambda_topic(examples):
     for c in all_configs(examples):
         t = notification.render_notification(c, LAMBDA_KEY)
-        (rule_id, rule), = resources_of(t, "AWS::Events::Rule").items()
+        rules = resources_of(t, "AWS::Events::Rule")
+        rule_id, rule = notification.RULE, rules[notification.RULE]
+        # the only other rule announces a waiting approval (tests/build/test_notification_rules.py)
+        assert set(rules) - {rule_id} == ({"ApprovalWaitingRule"} if c.deploy.approval else set())
         pattern = rule["Properties"]["EventPattern"]
         assert pattern == {"source": ["aws.codepipeline"],
                            "detail-type": ["CodePipeline Pipeline Execution State Change"],
                            "detail": {"pipeline": [naming.pipeline_name(c)], "state": list(dict.fromkeys(c.notifications.events))}}
         (fn_id, fn), = resources_of(t, "AWS::Lambda::Function").items()
         assert rule["Properties"]["Targets"] == [{"Id": "notify", "Arn": {"Fn::GetAtt": [fn_id, "Arn"]}}]
-        (perm,) = resources_of(t, "AWS::Lambda::Permission").values()
+        perm = resources_of(t, "AWS::Lambda::Permission")[notification.PERMISSION]
         assert perm["Properties"] == {"FunctionName": {"Ref": fn_id}, "Action": "lambda:InvokeFunction",
                                       "Principal": "events.amazonaws.com", "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}
         props = fn["Properties"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ DOC_MARKER = 'TROUBLESHOOTING = "docs/troubleshooting.md"  # @TROUBLESHOOTING@'
 POLL_SECONDS = 15
 
 
+@lru_cache(maxsize=1)
 def follower_source() -> str:
     """compiler/assets/deploy/follow.py with the table of known failures filled in, without its
     docstring and comment lines (CodeBuild limits an inline buildspec to 25,600 characters)."""
