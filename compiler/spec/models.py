@@ -250,7 +250,9 @@ class StageAction(_Model):
         default_factory=dict,
         description="Plain environment variables (never secrets). A value may use the pipeline variables "
         "#{codepipeline.PipelineExecutionId}, `#{SourceVariables.<output of the source provider>}` and, after "
-        "Build, #{BuildVariables.IMAGE_URI}: the pipeline passes those values per execution; the others are "
+        "Build, #{BuildVariables.IMAGE_URI}, and after UpdateService the rollout it started, "
+        "#{UpdateVariables.SERVICE_DEPLOYMENT_ARN} (also DEPLOYMENT_ID, TASK_DEFINITION_ARN): the pipeline passes "
+        "those values per execution; the others are "
         "set on the CodeBuild project. The built-in names and CODEBUILD_* are reserved.")
     secrets: dict[EnvVarName, str] = Field(
         default_factory=dict,

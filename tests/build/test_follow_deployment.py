@@ -251,3 +251,33 @@ def test_follow_script_is_shellcheck_clean_and_compiles(key, tmp_path):
     program = text.split("<<'SHIPSPEC_FOLLOWER_EOF'\n", 1)[1].split("\nSHIPSPEC_FOLLOWER_EOF\n", 1)[0]
     compile(program, "follow.py", "exec")  # the embedded program is valid Python
     assert os.path.basename(str(path)) == "follow_deployment.sh"
+
+
+# --- the deployspec, as CodeBuild runs it ---------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["news-web-stg", "video-api-stg"])  # inline, and buildspec: repo
+def test_the_deployspec_runs_the_follower_with_the_exported_variables(key, ecs, tmp_path):
+    import yaml
+
+    from compiler.build.render.follow_script import deploy_buildspec
+
+    c = CONFIGS[key]
+    seed(ecs, c)
+    deployment = _run_update(c, tmp_path)
+    if c.build.buildspec == "repo":  # the source artifact holds codepipeline/follow_deployment.sh
+        (tmp_path / "codepipeline").mkdir()
+        (tmp_path / "codepipeline" / "follow_deployment.sh").write_text(follow_script(c))
+    spec = yaml.safe_load(deploy_buildspec(c))
+    commands = "".join(cmd if cmd.endswith("\n") else cmd + "\n" for cmd in spec["phases"]["build"]["commands"])
+    harness = tmp_path / "codebuild.sh"
+    harness.write_text(commands)
+    variables = {"SERVICE_DEPLOYMENT_ARN": deployment["serviceDeploymentArn"],
+                 "DEPLOYMENT_ID": deployment["deploymentId"], "TASK_DEFINITION_ARN": deployment["taskDefinitionArn"],
+                 **FAST}
+    result = run_bash(harness, tmp_path, None, variables)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Following the rollout UpdateService started: {deployment['serviceDeploymentArn']}" in result.stdout
+    assert "SUCCESSFUL: deployment" in result.stdout
+    if c.build.buildspec == "inline":  # what the project embeds is follow_deployment.sh, byte for byte
+        body = commands.split("<<'SHIPSPEC_FOLLOW_DEPLOYMENT_EOF'\n", 1)[1].split("\nSHIPSPEC_FOLLOW_DEPLOYMENT_EOF\n")[0]
+        assert body + "\n" == follow_script(c)
