@@ -2,7 +2,9 @@
 # The plan/apply loop end to end against a local AWS emulator (moto), on a scratch copy of the
 # specs so the repository's services/ is never touched:
 #   local up -> bootstrap -> plan (markdown) -> apply -> seed demo ECS services -> status and doctor
-#   (a healthy service, then a broken one) -> edit a spec (build settings and a container variable)
+#   (a healthy service, then a broken one) -> a rollout followed to success and one rolled back with
+#   its diagnosis (`local deploy`: the generated UpdateService and Deploy scripts with the AWS CLI)
+#   -> status and rollback -> edit a spec (build settings and a container variable)
 #   -> plan again (resource changes and a runtime row) -> local down.
 # `shipspec local seed` writes demo data into the emulator only (the emulator runs no pipeline and
 # no containers, so the ECS side of status/doctor is seeded).
@@ -77,6 +79,32 @@ if ! grep -q 'PROBLEM image-not-found' "$doctor_out" || ! grep -q 'PROBLEM image
   echo "demo-local: doctor did not name the missing image" >&2
   exit 1
 fi
+
+step "shipspec local deploy news-web --env stg (UpdateService + Deploy as the pipeline runs them: one revision, one rollout, followed to success)"
+deploy_out="$scratch/deploy-ok.txt"
+ss local deploy news-web --env stg | tee "$deploy_out"
+if ! grep -q 'SUCCESSFUL: deployment' "$deploy_out"; then
+  echo "demo-local: the rollout was not followed to success" >&2
+  exit 1
+fi
+
+step "shipspec local deploy news-web --env stg --outcome rollback --reason image-not-found (the circuit breaker rolls back: the service is stable again, yet the run fails, with its diagnosis)"
+rollback_out="$scratch/deploy-rolled-back.txt"
+if ss local deploy news-web --env stg --outcome rollback --reason image-not-found | tee "$rollback_out"; then
+  echo "demo-local: the Deploy step passed a rolled-back rollout" >&2
+  exit 1
+fi
+if ! grep -q 'ROLLED BACK' "$rollback_out" || ! grep -q 'DIAGNOSIS image-not-found' "$rollback_out"; then
+  echo "demo-local: the rolled-back rollout was not diagnosed" >&2
+  exit 1
+fi
+echo "the Deploy step failed the rolled-back rollout (exit 1), as expected"
+
+step "shipspec status news-web --env stg --local (each rollout: strategy, state, revisions from -> to)"
+ss status news-web --env stg --local
+
+step "shipspec rollback news-web --env stg --local --yes (no rollout in progress: back to the previous revision)"
+ss rollback news-web --env stg --local --yes
 
 step "edit the scratch copy of services/news-web.yaml: keep 50 images, a larger build machine, LOG_LEVEL debug"
 spec="$scratch/services/news-web.yaml"

@@ -16,7 +16,7 @@ INDEX_PATH = "generated/index.json"
 
 def render_service(c: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[list[Artifact], list[Stack]]:
     """Every file and stack of one service in one environment."""
-    from .render import notification, pipeline, service_files, stages
+    from .render import follow_script, notification, pipeline, service_files, stages
     from .render.agent_config import agent_config_artifacts
 
     d = naming.service_dir(c)
@@ -32,6 +32,9 @@ def render_service(c: ServiceConfig, spec_file: str, lambda_key: str) -> tuple[l
         Artifact(f"{d}/buildspec.yml", service_files.build_buildspec(c).encode("utf-8")),
         Artifact(f"{d}/updatespec.yml", service_files.update_buildspec(c).encode("utf-8")),
         Artifact(f"{d}/update_taskdefinition.sh", service_files.update_script(c).encode("utf-8")),
+        # the Deploy step: follow the rollout UpdateService started (embedded, or codepipeline/ for repo)
+        Artifact(f"{d}/{follow_script.DEPLOY_BUILDSPEC}", follow_script.deploy_buildspec(c).encode("utf-8")),
+        Artifact(f"{d}/{follow_script.FOLLOW_SCRIPT}", follow_script.follow_script(c).encode("utf-8")),
         # the inline buildspec of each custom stage action, for review
         *(Artifact(path, text.encode("utf-8")) for path, text in stages.buildspec_files(c)),
     ]

@@ -101,7 +101,7 @@ def cli_reference() -> str:
 
 def troubleshooting() -> str:
     """The known-failure table `shipspec doctor` matches, one line an entry, linking the full page."""
-    from ..ops.known_failures import KNOWN_FAILURES, doc_anchor
+    from ..core.known_failures import KNOWN_FAILURES, doc_anchor
 
     lines = ["`shipspec doctor NAME --env ENV` matches the service's events and stopped tasks against these "
              "known failures (first match wins) and checks the image, secrets, capacity and ECS agent settings; "

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..ops.doctor import Diagnosis, Finding
 from ..ops.evidence import Evidence
+from ..ops.rollouts import Rollouts
 from ..ops.status import Snapshot
 
 WIDTH = 100
@@ -28,7 +29,24 @@ def _heading(snap: Snapshot) -> str:
     return f"{snap.service} ({snap.environment}) - account {snap.account}, region {snap.region}"
 
 
-def status_lines(snap: Snapshot) -> list[str]:
+def rollout_lines(r: Rollouts) -> list[str]:
+    """The service's rollouts (ECS service deployments), newest first: each judged by its own status."""
+    if not r.items and not r.notes:
+        return ["  rollouts: none recorded (ECS lists service deployments started since 2024)"]
+    lines = ["  rollouts (service deployments, newest first):"] if r.items else []
+    for x in r.items:
+        counts = f", {x.running} of {x.desired} running" if x.in_progress else ""
+        stage = f" ({x.stage})" if x.stage and x.in_progress else ""
+        lines.append(f"    {x.id:<22} {x.strategy or '-':<10} {x.status + stage:<22} "
+                     f"{', '.join(x.source) or '?'} -> {x.target or '?'}{counts}")
+        lines.append(f"    {'':<22} created {x.created or '-'}" + (f", finished {x.finished}" if x.finished else ""))
+        for reason in dict.fromkeys(t for t in (x.reason, x.rollback_reason) if t):
+            lines.append(f"    {'':<22} {reason}")
+    lines += [f"  note: {n}" for n in r.notes]
+    return lines
+
+
+def status_lines(snap: Snapshot, rollouts: Rollouts | None = None) -> list[str]:
     p, s = snap.pipeline, snap.ecs
     lines = [_heading(snap), "", f"Pipeline {p.name}"]
     if p.found:
@@ -53,8 +71,10 @@ def status_lines(snap: Snapshot) -> list[str]:
         return lines
     lines.append(f"Service {s.name} in cluster {s.cluster} ({s.launch_type or '?'}): {s.status}, "
                  f"{s.running} of {s.desired} running, {s.pending} pending")
+    if rollouts is not None:
+        lines += rollout_lines(rollouts)
     if s.deployments:
-        lines.append("  deployments:")
+        lines.append("  tasks by deployment:" if rollouts is not None else "  deployments:")
     for d in s.deployments:
         lines.append(f"    {d.status:<8} {d.rollout_state or '-':<12} {d.task_definition:<24} "
                      f"{d.running} of {d.desired} running, {d.pending} pending, {d.failed} failed, "
@@ -71,10 +91,10 @@ def status_lines(snap: Snapshot) -> list[str]:
     return lines
 
 
-def format_status(snap: Snapshot, fmt: str = "text") -> str:
+def format_status(snap: Snapshot, fmt: str = "text", rollouts: Rollouts | None = None) -> str:
     if fmt == "json":
-        return _json(asdict(snap))
-    return "\n".join(status_lines(snap))
+        return _json({**asdict(snap), **({"rollouts": asdict(rollouts)} if rollouts is not None else {})})
+    return "\n".join(status_lines(snap, rollouts))
 
 
 def finding_lines(f: Finding) -> list[str]:
@@ -100,7 +120,8 @@ def format_doctor(ev: Evidence, d: Diagnosis, fmt: str = "text") -> str:
              f"service {s.name} in cluster {s.cluster}", ""]
     for f in d.findings:
         lines += finding_lines(f) + [""]
-    if ev.notes:
-        lines += [f"note: {n}" for n in ev.notes] + [""]
+    notes = (*ev.notes, *ev.rollouts.notes)
+    if notes:
+        lines += [f"note: {n}" for n in notes] + [""]
     lines.append(d.summary)
     return "\n".join(lines)

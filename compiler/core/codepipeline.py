@@ -47,14 +47,20 @@ def source_outputs(provider: str) -> tuple[str, ...]:
 # --- shipspec's pipeline -------------------------------------------------------------------------
 
 # Approval comes before UpdateService: update_taskdefinition.sh already points the ECS service at
-# the new revision, so an approval after UpdateService would gate nothing.
+# the new revision (it starts the run's one rollout), so an approval after UpdateService would gate
+# nothing. Deploy follows that rollout to its end.
 BUILTIN_STAGES = ("Source", "Build", "Approval", "UpdateService", "Deploy")
 SOURCE_NAMESPACE = "SourceVariables"  # the primary source action's namespace
 BUILD_NAMESPACE = "BuildVariables"  # the Build action's namespace
 IMAGE_VARIABLE = "IMAGE_URI"  # what Build exports: the pushed image
-PIPELINE_NAMESPACES = (PIPELINE_NAMESPACE, DECLARED_NAMESPACE, SOURCE_NAMESPACE, BUILD_NAMESPACE)
+UPDATE_NAMESPACE = "UpdateVariables"  # the UpdateService action's namespace
+# What UpdateService exports: the rollout it started (its service deployment ARN, "-" when ECS
+# reported none; the service's deployment id), and the task-definition revision it registered.
+DEPLOYMENT_VARIABLES = ("SERVICE_DEPLOYMENT_ARN", "DEPLOYMENT_ID", "TASK_DEFINITION_ARN")
+PIPELINE_NAMESPACES = (PIPELINE_NAMESPACE, DECLARED_NAMESPACE, SOURCE_NAMESPACE, BUILD_NAMESPACE,
+                       UPDATE_NAMESPACE)
 
 PRIMARY_ARTIFACT = "source"  # the primary source's output
 BUILD_ARTIFACT = "build"  # Build's output
-UPDATE_ARTIFACT = "update"  # UpdateService's output: imagedefinitions.json
+UPDATE_ARTIFACT = "update"  # UpdateService's output: imagedefinitions.json and deployment.json
 RESERVED_ARTIFACTS = (PRIMARY_ARTIFACT, BUILD_ARTIFACT, UPDATE_ARTIFACT)

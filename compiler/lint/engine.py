@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 import yaml
 
 from ..build.ir import BuildOutput
-from ..core.diagnostics import Diagnostic, Location
+from ..core.diagnostics import Diagnostic, Location, dotted
 from .positions import PositionIndex
 from .registry import all_rules, run_rules
 from .rules import Rule, TemplateDoc
@@ -78,6 +78,11 @@ def check_template(t: Template, files: Mapping[str, bytes], cfn_issues: Sequence
     return out, honoured
 
 
+# CodeBuild refuses a project whose inline buildspec is longer (an undocumented limit, hit by
+# aws-cdk's pipelines: aws/aws-cdk#14974).
+INLINE_BUILDSPEC_MAX = 25600
+
+
 def inline_buildspecs(doc: TemplateDoc, index: PositionIndex) -> list[Diagnostic]:
     """The buildspec check on every CodeBuild project's inline Source.BuildSpec, positioned in the template."""
     from .buildspec_check import check_buildspec
@@ -91,6 +96,11 @@ def inline_buildspecs(doc: TemplateDoc, index: PositionIndex) -> list[Diagnostic
         path = ("Resources", rid, "Properties", "Source", "BuildSpec")
         key_line, key_col = index.locate(path)
         first = index.block_scalar_start(path)
+        if len(spec) > INLINE_BUILDSPEC_MAX:
+            out.append(Diagnostic(Location(doc.path, key_line, key_col), f"{rid} inline buildspec: {len(spec)} "
+                                  f"characters; CodeBuild accepts at most {INLINE_BUILDSPEC_MAX:,} in a project: "
+                                  "shorten it, or keep it in the source repository (build.buildspec: repo)",
+                                  dotted(path), "error", "buildspec"))
         for d in check_buildspec(spec, doc.path):
             # Literal block content starts on the next line, indented two columns below the key.
             loc = Location(doc.path, first + d.location.line - 1, key_col + 2 + d.location.col - 1) \

@@ -1,5 +1,5 @@
 """The local emulator's process (`shipspec local up` runs `python -m compiler.local.emuserver`):
-moto's server, with two changes that bring it closer to AWS.
+moto's server, with changes that bring it closer to AWS.
 
 - **Templates are parsed by libyaml.** moto reads every template it is sent with PyYAML's
   pure-Python loader, which is most of its CPU time in a plan. The process swaps in a loader with
@@ -11,6 +11,8 @@ moto's server, with two changes that bring it closer to AWS.
   computes change sets asynchronously; executing it before then fails with
   `InvalidChangeSetStatus`, as on AWS, and it lists no changes. Both default to 0 (moto's instant answers). The waits sleep,
   so they cost no CPU: they exercise the polling paths and make `--jobs` measurable on the emulator.
+- **ECS service deployments**, which moto lacks: UpdateService starts one, and the rollout ends as
+  the service's tags ask (compiler/local/service_deployments.py says what is modelled and why).
 
 This module imports moto: only the emulator process loads it.
 """
@@ -164,6 +166,9 @@ def main(argv: list[str] | None = None) -> None:
 
     fast_template_parsing()
     change_set_delay(latency.change_set_seconds)
+    from .service_deployments_api import install as install_service_deployments
+
+    install_service_deployments()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
     print(f"shipspec emulator on http://{host}:{port}: {latency.describe()}", file=sys.stderr, flush=True)

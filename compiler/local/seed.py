@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
@@ -39,9 +38,10 @@ from urllib.parse import urlparse
 from ..core.arns import parse_secret_ref
 from ..core.errors import ShipspecError
 from ..deploy.aws.errors import error_code
-from ..ops.known_failures import KNOWN_FAILURES, entry
+from ..core.known_failures import KNOWN_FAILURES
 from ..spec.agent_settings import ATTRIBUTE, recorded_value, target_tag
 from ..spec.agent_settings import applies as runs_on_ec2
+from .reasons import stop_reason
 
 if TYPE_CHECKING:
     from ..spec.models import ServiceConfig
@@ -57,9 +57,6 @@ DEMO_AMI = "ami-12c6146b"  # an image the emulator knows (EC2 container instance
 PLACEHOLDER = "placeholder-not-a-secret"  # the SSM parameters' text: never a real value
 DESCRIPTION = "shipspec local seed: demo data for the local emulator"
 DEMO_TAGS = [{"key": "shipspec-demo", "value": "local emulator only"}]
-_ECR_REF = re.compile(r"(?P<registry>[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?)/"
-                      r"[a-z0-9._/-]+:(?P<tag>[\w.-]+)")
-
 
 def broken_kinds() -> tuple[str, ...]:
     """What `--broken` accepts: the known failures ECS reports as a stopped task's reason
@@ -144,17 +141,6 @@ def plan_seed(c: "ServiceConfig", broken: str = "") -> SeedPlan:
         create_secrets=() if kind == "secret-unavailable" else tuple(s for s in wanted if s),
         broken=kind, instance_tag=target_tag(c) if ec2 else None,
         agent_record=recorded_value(c.service.ec2_agent_config) if ec2 else "")
-
-
-def stop_reason(kind: str, image: str) -> str:
-    """The table entry's example reason, naming `image` instead of the example's image."""
-    text = entry(kind).example
-    m = _ECR_REF.search(text)
-    if not m:
-        return text
-    registry, tag = image.split("/", 1)[0], image.rsplit(":", 1)[1]
-    text = text.replace(m.group(0), image).replace(m.group("registry"), registry)
-    return re.sub(rf"\b{re.escape(m.group('tag'))}\b", tag, text)
 
 
 def loopback(url: str) -> bool:

@@ -1,7 +1,8 @@
 """`shipspec doctor`: why new tasks do not start, from gathered `Evidence` (pure).
 
-`diagnose(evidence, config)` matches the service's recent events, the deployment's rollout reason
-and the stopped tasks' reasons (task and container) against the table of known failures, adds
+`diagnose(evidence, config)` reads the latest rollout first (a rolled-back or stopped one is a
+finding of its own, whatever the service's state), then matches its reasons, the service's recent
+events, the deployment's rollout reason and the stopped tasks' reasons (task and container) against the table of known failures, adds
 what the evidence shows by itself (an image missing from ECR, a missing secret, no instance with
 room for the task, agent settings that differ from the spec), and returns `Finding`s sorted by
 severity. `healthy` is true when no finding is an error and the service runs its desired count.
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Optional
 from ..spec.agent_settings import agent_settings, parse_recorded, recorded_value, target_tag
 from .doctor_checks import Check, check
 from .evidence import Evidence
-from .known_failures import KnownFailure, doc_anchor, entry, fill, match_reason
+from ..core.known_failures import KnownFailure, doc_anchor, entry, fill, match_reason
 
 if TYPE_CHECKING:
     from ..spec.models import ServiceConfig
@@ -82,10 +83,14 @@ def _specific(text: str) -> bool:
 
 
 def _reason_texts(ev: Evidence) -> list[tuple[str, str, str]]:
-    """(where, text, task ARN) for every reason ECS reported, most recent first. A task stopped with
-    "Essential container in task exited" whose container reports a known cause is listed only by
-    that cause."""
+    """(where, text, task ARN) for every reason ECS reported, the latest failed rollout's first, then
+    most recent first. A task stopped with "Essential container in task exited" whose container
+    reports a known cause is listed only by that cause."""
     out: list[tuple[str, str, str]] = []
+    failed = ev.rollouts.latest_failed
+    if failed is not None:
+        out += [(f"rollout {failed.id}", text, "") for text in dict.fromkeys((failed.reason, failed.rollback_reason))
+                if text]
     primary = ev.snapshot.ecs.primary
     if primary and primary.rollout_reason:
         out.append(("deployment", primary.rollout_reason, ""))
@@ -245,6 +250,10 @@ def diagnose(ev: Evidence, c: "ServiceConfig") -> Diagnosis:
         return Diagnosis((_finding(item, list(s.notes), values),), False, s.notes[0] if s.notes else item.title)
     found = _Collector()
     tasks: dict[str, str] = {}
+    failed = ev.rollouts.latest_failed
+    if failed is not None:  # the latest rollout first: it did not deliver its revision
+        found.add("rollout-failed", f"rollout {failed.summary()}" + (f", ended {failed.finished}" if failed.finished
+                                                                     else ""))
     from_reasons = set(_matched(ev, c, found, tasks))
     _checks(ev, found)
     _capacity(ev, c, found)
@@ -261,9 +270,9 @@ def diagnose(ev: Evidence, c: "ServiceConfig") -> Diagnosis:
         item = _lookup(fid)
         details = _disk_details(ev, c, spec_lines) if fid == "disk-full" else ()
         here = {**values, "task-arn": tasks[fid]} if fid in tasks else values
-        findings.append(_finding(item, lines, here, details, history=steady and fid in from_reasons,
-                                 launch_type=c.service.launch_type))
-    findings.sort(key=lambda f: (_RANK.get(f.severity, 3), f.id))
+        history = steady and fid in from_reasons and failed is None  # a failed latest rollout is no history
+        findings.append(_finding(item, lines, here, details, history=history, launch_type=c.service.launch_type))
+    findings.sort(key=lambda f: (_RANK.get(f.severity, 3), f.id != "rollout-failed", f.id))
     errors = [f for f in findings if f.severity == "error"]
     healthy = not errors and steady
     return Diagnosis(tuple(findings), healthy, _summary(ev, findings, healthy))

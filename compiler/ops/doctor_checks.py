@@ -6,18 +6,17 @@ from the spec. Documented with the table of known failures in docs/troubleshooti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Severity = Literal["error", "warning", "info"]
-
-ECS_DOCS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide"
-REPOST = "https://repost.aws/knowledge-center"
-DOC_STOPPED_CODES = f"{ECS_DOCS}/stopped-task-error-codes.html"
-DOC_PULL = f"{ECS_DOCS}/task_cannot_pull_image.html"
-DOC_SERVICE_EVENTS = f"{ECS_DOCS}/service-event-messages.html"
-DOC_IMAGE_CLEANUP = f"{ECS_DOCS}/automated_image_cleanup.html"
-DOC_AGENT_CONFIG = f"{ECS_DOCS}/ecs-agent-config.html"
-DOC_TASK_STOPPED = f"{REPOST}/ecs-task-stopped"
+# The documentation links live with the table of known failures.
+from ..core.known_failures import (
+    DOC_AGENT_CONFIG,
+    DOC_PULL,
+    DOC_SERVICE_EVENTS,
+    DOC_STOPPED_CODES,
+    ECS_DOCS,
+    REPOST,
+    Severity,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,15 @@ class Check:
 
 
 CHECKS: tuple[Check, ...] = (
+    Check("rollout-failed", "The latest rollout failed: it was rolled back or stopped",
+          "ECS reports the service's newest service deployment as ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED or STOPPED: "
+          "its revision never took over. The service may be steady again, but on the old revision (a deployment "
+          "circuit breaker or alarm rollback), so \"the service is stable\" proves nothing; the pipeline's Deploy "
+          "step fails such a run for the same reason.",
+          "Read the rollout's reason and the stopped tasks' reasons below, fix the cause, and run the pipeline "
+          "again. `shipspec status` lists the rollouts; `shipspec rollback` stops one in progress.",
+          f"{ECS_DOCS}/service-deployment.html",
+          ("aws ecs list-service-deployments --region <region> --cluster <cluster> --service <service>",)),
     Check("cluster-not-found", "The ECS cluster does not exist",
           "DescribeServices says the cluster named by `service.cluster` does not exist in the environment's "
           "account and region.",
@@ -94,6 +102,7 @@ CHECKS: tuple[Check, ...] = (
 READS = (
     "codepipeline:ListPipelineExecutions", "codepipeline:GetPipelineState",
     "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListTasks", "ecs:DescribeTasks",
+    "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions",
     "ecs:ListContainerInstances", "ecs:DescribeContainerInstances", "ec2:DescribeInstances",
     "ecr:DescribeImages", "secretsmanager:DescribeSecret", "ssm:DescribeParameters", "sts:GetCallerIdentity",
 )

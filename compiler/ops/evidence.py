@@ -6,7 +6,8 @@ each container's reason), the primary deployment's task definition, the cluster'
 instances (remaining CPU/memory/ports, agent connection, the `shipspec.ecs-agent-config`
 attribute, the EC2 tags the agent-config association targets), whether each image is in ECR
 (ecr:DescribeImages) and whether each referenced secret or parameter exists
-(secretsmanager:DescribeSecret, ssm:DescribeParameters: metadata only, never a value).
+(secretsmanager:DescribeSecret, ssm:DescribeParameters: metadata only, never a value), and the
+service's rollouts (ECS service deployments), so the latest failed one is read first.
 A read that fails is recorded as a note or an "unknown" check; `diagnose` works with what there is.
 """
 
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Literal, Optional
 from ..core.arns import parse_arn, parse_secret_ref
 from ..deploy.aws.errors import client_errors, error_code, short_error
 from ..spec.agent_settings import ATTRIBUTE
+from .rollouts import Rollouts, gather_rollouts
 from .status import (
     ClientFactory,
     ServiceEvent,
@@ -110,6 +112,7 @@ class Evidence:
     image_checks: tuple[CheckResult, ...] = ()
     secret_checks: tuple[CheckResult, ...] = ()
     notes: tuple[str, ...] = ()
+    rollouts: Rollouts = Rollouts()  # the service's service deployments, newest first
 
 
 def events_since_steady(events: list[dict]) -> tuple[ServiceEvent, ...]:
@@ -138,8 +141,9 @@ def gather_evidence(clients: ClientFactory, c: "ServiceConfig") -> Evidence:
     instances = _instances(clients, c, notes) if service.launch_type == "EC2" or c.service.launch_type == "EC2" else ()
     images = tuple(_image_check(clients, c, image) for image in (td.images if td else ()))
     secrets = tuple(_secret_check(clients, c, s.value_from) for s in _unique_secrets(td, c))
+    rollouts = gather_rollouts(clients, c)
     return Evidence(snapshot, events_since_steady(raw.get("events", [])), stopped, td, instances, images,
-                    secrets, tuple(notes))
+                    secrets, tuple(notes), rollouts)
 
 
 def _chunks(items: list, size: int = 100):

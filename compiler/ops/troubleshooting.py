@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .doctor_checks import CHECKS, guide_markdown
-from .known_failures import KNOWN_FAILURES
+from ..core.known_failures import KNOWN_FAILURES
 
 
 def _commands_md(commands: tuple[str, ...]) -> list[str]:
@@ -14,7 +14,7 @@ def _commands_md(commands: tuple[str, ...]) -> list[str]:
 def troubleshooting_markdown() -> str:
     """docs/troubleshooting.md, generated from the table (deterministic)."""
     lines = [
-        "<!-- Generated from compiler/ops/known_failures.py and compiler/ops/doctor_checks.py by compiler/ops/troubleshooting.py; do not edit. -->",
+        "<!-- Generated from compiler/core/known_failures.py and compiler/ops/doctor_checks.py by compiler/ops/troubleshooting.py; do not edit. -->",
         "# Troubleshooting: the pipeline succeeded but no new task started",
         "",
         "Run `shipspec status NAME --env ENV` for the pipeline's latest executions, the service's deployments "

@@ -14,6 +14,7 @@ from .codebuild_secrets import check_secrets
 from .name_checks import check_names
 from .naming import BUILD_VARIABLES
 from .refnames import ref_name_problem
+from .rollout_checks import check_rollout
 from .stage_checks import check_stages
 
 if TYPE_CHECKING:
@@ -155,4 +156,5 @@ def check_service(s: "ServiceEnv") -> list[Diagnostic]:
         out.append(Diagnostic(s.where("name"), f"pipeline name '{pipeline}' exceeds 100 characters", "name"))
     out += check_stages(s)
     out += check_names(s)
+    out += check_rollout(s)
     return out

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from ..core.codepipeline import BUILTIN_STAGES
+from .rollout import Deploy, LoadBalancer
 
 NAME_RE = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 ENV_RE = r"^[a-z][a-z0-9]{0,9}$"
@@ -227,20 +228,18 @@ class Service(_Model):
         default_factory=Ec2AgentConfig,
         description="ECS agent settings applied to the cluster's instances by a generated SSM document and "
         "association (only when launch_type is EC2).")
-
-
-class Deploy(_Model):
-    """How the new image reaches the service."""
-
-    approval: bool = Field(default=False, description="Add a manual Approval stage before Deploy.")
-    timeout_minutes: int = Field(default=30, ge=1, le=60, description="ECS deploy action timeout in minutes.")
+    load_balancer: Optional[LoadBalancer] = Field(
+        default=None, description="The target groups, listener rules and infrastructure role that "
+        "deploy.strategy blue_green, linear and canary shift traffic with (see LoadBalancer).")
 
 
 class Notifications(_Model):
     """Pipeline status notifications: EventBridge -> Lambda -> SNS."""
 
     events: list[PipelineState] = Field(default_factory=lambda: ["FAILED", "SUCCEEDED"], min_length=1,
-                                        description="Pipeline execution states that notify (at least one).")
+                                        description="Pipeline execution states that notify (at least one). "
+                                        "STOPPED and SUPERSEDED runs say what happened; every message names what "
+                                        "started the run and its commit.")
     emails: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(default_factory=list, description="Email addresses subscribed to the topic.")
     topic_arn: Optional[ArnValue] = Field(
         default=None, description="An existing SNS topic, in the environment's account and region (or {arn: ..., "
@@ -248,6 +247,9 @@ class Notifications(_Model):
     slack_webhook_secret: Optional[ArnValue] = Field(
         default=None, description="Secrets Manager id or ARN of a secret holding a Slack incoming-webhook URL (an ARN "
         "in the environment's account and region, or {arn: ..., allow_cross_account: true} for another account).")
+    approval: bool = Field(
+        default=True, description="With deploy.approval: a message, with a link to approve, as soon as the Approval "
+        "stage waits (whatever `events` lists).")
 
 
 # --- custom pipeline stages -------------------------------------------------------------------
@@ -326,7 +328,9 @@ class StageAction(_Model):
         default_factory=dict,
         description="Plain environment variables (never secrets). A value may use the pipeline variables "
         "#{codepipeline.PipelineExecutionId}, `#{SourceVariables.<output of the source provider>}` and, after "
-        "Build, #{BuildVariables.IMAGE_URI}: the pipeline passes those values per execution; the others are "
+        "Build, #{BuildVariables.IMAGE_URI}, and after UpdateService the rollout it started, "
+        "#{UpdateVariables.SERVICE_DEPLOYMENT_ARN} (also DEPLOYMENT_ID, TASK_DEFINITION_ARN): the pipeline passes "
+        "those values per execution; the others are "
         "set on the CodeBuild project. The built-in names and CODEBUILD_* are reserved.")
     secrets: dict[EnvVarName, ArnValue] = Field(
         default_factory=dict,

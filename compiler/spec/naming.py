@@ -59,3 +59,8 @@ def build_project(c: "ServiceConfig") -> str:
 def update_project(c: "ServiceConfig") -> str:
     """The CodeBuild project that registers the task definition revision."""
     return f"{base(c)}-update"
+
+
+def deploy_project(c: "ServiceConfig") -> str:
+    """The CodeBuild project that follows the rollout UpdateService started (the Deploy stage)."""
+    return f"{base(c)}-deploy"

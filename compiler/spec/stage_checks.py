@@ -17,6 +17,7 @@ from ..core.codepipeline import (
     BUILTIN_STAGES,
     MAX_CONFIGURATION_VALUE,
     PIPELINE_NAMESPACES,
+    UPDATE_NAMESPACE,
     VARIABLE_RE,
 )
 from ..core.diagnostics import Diagnostic, dotted
@@ -125,6 +126,9 @@ def _variable_problem(c, stage: "Stage", ns: str, var: str) -> str | None:
     if ns == "BuildVariables":
         return (f"is not produced yet: Build runs after stage '{stage.name}' (after: {stage.after}); place the stage "
                 "after Build")
+    if ns == UPDATE_NAMESPACE:
+        return (f"is not produced yet: UpdateService (the rollout) runs after stage '{stage.name}' (after: "
+                f"{stage.after}); place the stage after UpdateService or Deploy")
     if ns == "variables":
         return "is not a declared pipeline variable (shipspec declares none)"
     return f"has no producer: the namespaces here are {', '.join(sorted(available))}"

@@ -19,11 +19,13 @@ from ..core.codepipeline import (
     BUILD_ARTIFACT,
     BUILD_NAMESPACE,
     BUILTIN_STAGES,
+    DEPLOYMENT_VARIABLES,
     IMAGE_VARIABLE,
     PIPELINE_NAMESPACE,
     PRIMARY_ARTIFACT,
     SOURCE_NAMESPACE,
     UPDATE_ARTIFACT,
+    UPDATE_NAMESPACE,
     source_outputs,
 )
 from . import naming
@@ -81,6 +83,8 @@ def namespaces_after(c: "ServiceConfig", after: str) -> dict[str, tuple[str, ...
     out = {PIPELINE_NAMESPACE: ("PipelineExecutionId",), SOURCE_NAMESPACE: source_outputs(c.source.provider)}
     if has_run(c, after, "Build"):
         out[BUILD_NAMESPACE] = (IMAGE_VARIABLE,)
+    if has_run(c, after, "UpdateService"):
+        out[UPDATE_NAMESPACE] = DEPLOYMENT_VARIABLES
     return out
 
 

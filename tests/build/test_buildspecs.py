@@ -70,7 +70,8 @@ def test_generated_buildspecs_are_well_formed(key):
     assert b["env"]["exported-variables"] == [sf.IMAGE_VARIABLE]
     assert all(isinstance(cmd, str) for phase in b["phases"].values() for cmd in phase["commands"])
     u = yaml.safe_load(update)
-    assert u["version"] == 0.2 and u["artifacts"] == {"files": ["imagedefinitions.json"]}
+    assert u["version"] == 0.2 and u["artifacts"] == {"files": ["imagedefinitions.json", "deployment.json"]}
+    assert u["env"]["exported-variables"] == ["SERVICE_DEPLOYMENT_ARN", "DEPLOYMENT_ID", "TASK_DEFINITION_ARN"]
     # Deterministic text.
     assert sf.build_buildspec(c) == build and sf.update_buildspec(c) == update
 
@@ -96,7 +97,7 @@ def test_inline_update_buildspec_embeds_the_script_byte_for_byte(key, tmp_path):
     c = CONFIGS[key]
     commands = phase_commands(sf.update_buildspec(c))
     if c.build.buildspec == "repo":
-        assert commands[-1] == f"bash {sf.REPO_DIR}/update_taskdefinition.sh"
+        assert f"bash {sf.REPO_DIR}/update_taskdefinition.sh" in commands
         assert "<<" not in sf.update_buildspec(c)
         return
     (command,) = [cmd for cmd in commands if sf.SCRIPT_DELIMITER in cmd]
@@ -280,13 +281,21 @@ def test_update_buildspec_produces_imagedefinitions(key, moto_endpoint, tmp_path
         (tmp_path / sf.REPO_DIR).mkdir()
         (tmp_path / sf.REPO_DIR / "update_taskdefinition.sh").write_text(sf.update_script(c))
     image = f"{sf.repository_uri(c)}:{COMMIT[:7]}"
-    script = harness(sf.update_buildspec(c), tmp_path)
+    exported = yaml.safe_load(sf.update_buildspec(c))["env"]["exported-variables"]
+    show = "".join(f'echo "EXPORTED {v}=${{{v}}}"\n' for v in exported)  # what CodeBuild would export
+    script = harness(sf.update_buildspec(c), tmp_path, epilogue=show)
     result = run_harness(script, tmp_path, {"PATH": tool_path(), "IMAGE_URI": image})
     assert result.returncode == 0, result.stdout + result.stderr
     artifact = yaml.safe_load(sf.update_buildspec(c))["artifacts"]["files"][0]
     assert json.loads((tmp_path / artifact).read_text()) == [{"name": c.container_name, "imageUri": image}]
     svc = ecs.describe_services(cluster=c.service.cluster, services=[c.ecs_service_name])["services"][0]
     assert svc["taskDefinition"] != seeded.task_definition_arn
+    values = dict(line.split(" ", 1)[1].split("=", 1) for line in result.stdout.splitlines()
+                  if line.startswith("EXPORTED "))
+    primary = next(d for d in svc["deployments"] if d["status"] == "PRIMARY")
+    # moto alone reports no service deployment ARN ("-"); the emulator does (tests/build/test_follow_deployment.py)
+    assert values == {"SERVICE_DEPLOYMENT_ARN": svc.get("currentServiceDeployment", "-"),
+                      "DEPLOYMENT_ID": primary["id"], "TASK_DEFINITION_ARN": svc["taskDefinition"]}
     td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
     assert [d["image"] for d in td["containerDefinitions"] if d["name"] == c.container_name] == [image]
 

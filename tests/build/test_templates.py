@@ -10,7 +10,16 @@ import pytest
 from compiler.spec import naming
 from compiler.spec.models import ServiceConfig
 from compiler.core.codepipeline import SOURCE_NAMESPACE
-from compiler.build.render import bootstrap, cfn, codebuild, notification, pipeline, service_files, stages
+from compiler.build.render import (
+    bootstrap,
+    cfn,
+    codebuild,
+    follow_script,
+    notification,
+    pipeline,
+    service_files,
+    stages,
+)
 from compiler.build.render.iam import actions_of
 from compiler.lint.triggers import count_triggers
 from compiler.spec.project import load_project
@@ -183,16 +192,26 @@ def test_variables_flow_from_build_to_update(examples):
         assert json.loads(env) == [{"name": "IMAGE_URI", "value": "#{BuildVariables.IMAGE_URI}", "type": "PLAINTEXT"}]
         assert update["InputArtifacts"] == [{"Name": "source"}]
         assert update["OutputArtifacts"] == [{"Name": "update"}]
+        assert update["Namespace"] == "UpdateVariables"
 
 
-def test_deploy_action(examples):
+def test_deploy_action_follows_the_rollout_update_service_started(examples):
+    """Deploy is a CodeBuild action (the ECS deploy action would register a second revision and
+    start a second rollout): it gets exactly what UpdateService exported."""
     for c in all_configs(examples):
-        (deploy,) = stage(pipeline.render_pipeline(c), "Deploy")["Actions"]
-        assert deploy["ActionTypeId"] == {"Category": "Deploy", "Owner": "AWS", "Provider": "ECS", "Version": "1"}
-        assert deploy["Configuration"] == {"ClusterName": c.service.cluster, "ServiceName": c.ecs_service_name,
-                                           "FileName": "imagedefinitions.json",
-                                           "DeploymentTimeout": str(c.deploy.timeout_minutes)}
-        assert deploy["InputArtifacts"] == [{"Name": "update"}]
+        t = pipeline.render_pipeline(c)
+        (deploy,) = stage(t, "Deploy")["Actions"]
+        assert deploy["ActionTypeId"] == {"Category": "Build", "Owner": "AWS", "Provider": "CodeBuild", "Version": "1"}
+        assert deploy["Configuration"]["ProjectName"] == {"Ref": codebuild.DEPLOY_PROJECT}
+        assert json.loads(deploy["Configuration"]["EnvironmentVariables"]) == [
+            {"name": v, "value": f"#{{UpdateVariables.{v}}}", "type": "PLAINTEXT"}
+            for v in ("SERVICE_DEPLOYMENT_ARN", "DEPLOYMENT_ID", "TASK_DEFINITION_ARN")]
+        assert "OutputArtifacts" not in deploy
+        providers = [a["ActionTypeId"]["Provider"] for s in stages_of(t) for a in s["Actions"]]
+        assert "ECS" not in providers
+        project = t["Resources"][codebuild.DEPLOY_PROJECT]["Properties"]
+        assert project["TimeoutInMinutes"] == c.deploy.timeout_minutes
+        assert project["Environment"]["PrivilegedMode"] is False
 
 
 def test_approval_action():
@@ -222,10 +241,15 @@ def test_codebuild_projects(examples):
             assert update["Source"]["BuildSpec"] == "codepipeline/updatespec.yml"
         env = {e["Name"]: e["Value"] for e in build["Environment"]["EnvironmentVariables"]}
         assert env == service_files.build_project_environment(c)
+        deploy = t["Resources"][codebuild.DEPLOY_PROJECT]["Properties"]
+        if c.build.buildspec == "inline":
+            assert deploy["Source"]["BuildSpec"] == follow_script.deploy_buildspec(c)
+        else:
+            assert deploy["Source"]["BuildSpec"] == "codepipeline/deployspec.yml"
         stage_projects = {a["Configuration"]["ProjectName"]["Ref"] for s in stages_of(t) for a in s["Actions"]
                           if a["ActionTypeId"]["Provider"] == "CodeBuild"}
         custom = {p.project_id for p in stages.plans(c)}
-        assert stage_projects == {codebuild.BUILD_PROJECT, codebuild.UPDATE_PROJECT} | custom
+        assert stage_projects == {codebuild.BUILD_PROJECT, codebuild.UPDATE_PROJECT, codebuild.DEPLOY_PROJECT} | custom
 
 
 def test_inline_and_repo_buildspecs_differ_only_where_they_should():
@@ -323,8 +347,14 @@ def test_iam_is_scoped_to_the_service_and_artifacts(examples):
                 assert res == {"Fn::ImportValue": naming.bootstrap_export("ArtifactKeyArn")}
         (pipeline_role, projects), = by_action["codebuild:StartBuild"]
         assert pipeline_role == pipeline.PIPELINE_ROLE
-        assert projects == [{"Fn::GetAtt": ["BuildProject", "Arn"]}, {"Fn::GetAtt": ["UpdateProject", "Arn"]}] + [
+        assert projects == [{"Fn::GetAtt": ["BuildProject", "Arn"]}, {"Fn::GetAtt": ["UpdateProject", "Arn"]},
+                            {"Fn::GetAtt": ["DeployProject", "Arn"]}] + [
             {"Fn::GetAtt": [p.project_id, "Arn"]} for p in stages.plans(c)]
+        # only UpdateService changes the service; the pipeline role has no ECS access at all
+        assert {role for role, _res in by_action["ecs:UpdateService"]} == {codebuild.UPDATE_ROLE}
+        assert not [a for role, a, _res in actions_of(t) if role == pipeline.PIPELINE_ROLE and a.startswith("ecs:")]
+        ((_role, deployments),) = by_action["ecs:DescribeServiceDeployments"]
+        assert deployments["Fn::Sub"].endswith(f":service-deployment/{c.service.cluster}/{c.ecs_service_name}/*")
         ((push_role, repo_arn),) = by_action["ecr:PutImage"]
         assert push_role == codebuild.BUILD_ROLE
         if c.build.manage_repository:
@@ -333,6 +363,7 @@ def test_iam_is_scoped_to_the_service_and_artifacts(examples):
             assert repo_arn["Fn::Sub"].endswith(f":repository/{c.build.ecr_repository}")
         for role, res in by_action["logs:PutLogEvents"]:
             group = {codebuild.BUILD_ROLE: codebuild.BUILD_LOGS, codebuild.UPDATE_ROLE: codebuild.UPDATE_LOGS,
+                     codebuild.DEPLOY_ROLE: codebuild.DEPLOY_LOGS,
                      **{p.role_id: p.logs_id for p in stages.plans(c)}}[role]
             assert f"log-group:${{{group}}}:*" in res["Fn::Sub"]
         statements = [st for r in resources_of(t, "AWS::IAM::Role").values()
@@ -429,14 +460,17 @@ def test_examples_have_exactly_one_trigger(examples):
 def test_notification_rule_lambda_topic(examples):
     for c in all_configs(examples):
         t = notification.render_notification(c, LAMBDA_KEY)
-        (rule_id, rule), = resources_of(t, "AWS::Events::Rule").items()
+        rules = resources_of(t, "AWS::Events::Rule")
+        rule_id, rule = notification.RULE, rules[notification.RULE]
+        # the only other rule announces a waiting approval (tests/build/test_notification_rules.py)
+        assert set(rules) - {rule_id} == ({"ApprovalWaitingRule"} if c.deploy.approval else set())
         pattern = rule["Properties"]["EventPattern"]
         assert pattern == {"source": ["aws.codepipeline"],
                            "detail-type": ["CodePipeline Pipeline Execution State Change"],
                            "detail": {"pipeline": [naming.pipeline_name(c)], "state": list(dict.fromkeys(c.notifications.events))}}
         (fn_id, fn), = resources_of(t, "AWS::Lambda::Function").items()
         assert rule["Properties"]["Targets"] == [{"Id": "notify", "Arn": {"Fn::GetAtt": [fn_id, "Arn"]}}]
-        (perm,) = resources_of(t, "AWS::Lambda::Permission").values()
+        perm = resources_of(t, "AWS::Lambda::Permission")[notification.PERMISSION]
         assert perm["Properties"] == {"FunctionName": {"Ref": fn_id}, "Action": "lambda:InvokeFunction",
                                       "Principal": "events.amazonaws.com", "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}
         props = fn["Properties"]

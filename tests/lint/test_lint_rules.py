@@ -575,3 +575,25 @@ def test_lint_refuses_the_wildcards_ordinary_fields_used_to_reach(field):
     diags, _ = check_template(Template(art.path, art.content.decode(), "ap-northeast-1"), {}, None)
     wild = [d for d in diags if d.code == "SS102"]
     assert wild and any(needle in d.message for d in wild), [d.render() for d in diags]
+
+
+def test_an_inline_buildspec_longer_than_codebuild_accepts_is_an_error():
+    """CodeBuild refuses inline buildspecs over 25,600 characters; the Deploy step's embedded follower
+    must stay below it (test_generated_inline_buildspecs_fit below)."""
+    long = BUILDSPEC.replace("    commands:", "    commands:\n" + "      - echo " + "x" * 26000 + "\n", 1)
+    text, diags = lint(pipeline(IMAGE, buildspec=long))
+    found = [d for d in diags if "characters; CodeBuild accepts at most 25,600" in d.message]
+    assert [(d.code, d.location.line) for d in found] == [("buildspec", line_of(text, "BuildSpec:"))]
+    _text, ok = lint(pipeline(IMAGE, buildspec=BUILDSPEC))
+    assert not [d for d in ok if "CodeBuild accepts at most" in d.message]
+
+
+def test_generated_inline_buildspecs_fit(generated):
+    from compiler.lint.engine import INLINE_BUILDSPEC_MAX
+
+    _output, templates = generated
+    for t in templates:
+        for rid, res in yaml.safe_load(t.text)["Resources"].items():
+            spec = res.get("Properties", {}).get("Source", {}).get("BuildSpec", "") if res["Type"] == \
+                "AWS::CodeBuild::Project" else ""
+            assert len(spec) <= INLINE_BUILDSPEC_MAX * 0.9, f"{t.path} {rid}: {len(spec)} characters, near the limit"

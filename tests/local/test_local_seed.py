@@ -15,7 +15,7 @@ import pytest
 from support.cli import run_cli
 from support.plan import REGION, local_emulator, make_repo
 from compiler.local.seed import BANNER, broken_kinds, plan_seed, stop_reason
-from compiler.ops.known_failures import entry, match_reason
+from compiler.core.known_failures import entry, match_reason
 from compiler.spec.project import load_project
 
 pytestmark = pytest.mark.slow

@@ -29,7 +29,7 @@ from compiler.ops.evidence import (
     TaskDefinitionInfo,
     gather_evidence,
 )
-from compiler.ops.known_failures import entry
+from compiler.core.known_failures import entry
 from compiler.cli.report_ops import format_doctor, format_status
 from compiler.ops.status import Deployment, PipelineStatus, ServiceStatus, Snapshot, gather
 from compiler.spec.project import load_project
@@ -44,6 +44,16 @@ moto_endpoint = moto_server_fixture()
 VIDEO = next(s.config for s in load_project(REPO, ["video-api"]).services if s.config.environment.name == "stg")
 TAG = "3f9c2ab"
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{VIDEO.build.ecr_repository}:{TAG}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def service_deployments():
+    """The emulator's model of ECS service deployments, as `shipspec local up` runs it."""
+    from compiler.local.service_deployments_api import install
+
+    uninstall = install()
+    yield
+    uninstall()
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -35,6 +35,22 @@ def _statement(**fields) -> dict:
     return _stage(policy_statements=[{"Effect": "Allow", "Action": "sns:Publish", "Resource": PROBE, **fields}])
 
 
+ELB = "arn:aws:elasticloadbalancing:ap-northeast-1:222222222222"
+LB = {"target_group_arn": f"{ELB}:targetgroup/news-blue/0123456789abcdef",
+      "alternate_target_group_arn": f"{ELB}:targetgroup/news-green/fedcba9876543210",
+      "production_listener_rule_arn": f"{ELB}:listener-rule/app/news/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee",
+      "infrastructure_role_arn": "arn:aws:iam::222222222222:role/ecs-infrastructure",
+      "container_port": 8080}
+HOOK = {"lambda_arn": "arn:aws:lambda:ap-northeast-1:222222222222:function:news-smoke",
+        "role_arn": "arn:aws:iam::222222222222:role/ecs-hooks", "stages": ["POST_TEST_TRAFFIC_SHIFT"]}
+
+
+def _shifting(strategy: str = "blue_green", lb: dict | None = None, **deploy) -> dict:
+    """A traffic-shifting strategy with the load balancer it needs."""
+    return {"service": {"load_balancer": {**LB, **(lb or {})}},
+            "deploy": {"strategy": strategy, "timeout_minutes": 120, **deploy}}
+
+
 # field path -> (patch merged into the baseline, file that must change, text that must appear in it)
 EFFECTS: dict[str, tuple[dict, str, str]] = {
     "name": ({"name": "news-mobile"}, "codepipeline.yml", "news-mobile-prod"),
@@ -58,7 +74,7 @@ EFFECTS: dict[str, tuple[dict, str, str]] = {
     "source.additional.repository": ({"source": {"additional": [{"name": "config", "repository": "example-corp/cfg"}]}},
                                      "codepipeline.yml", "example-corp/cfg"),
     "source.additional.branch": ({"source": {"additional": [{"name": "config", "repository": "example-corp/news-config",
-                                                             "branch": "stable"}]}}, "codepipeline.yml", "stable"),
+                                                             "branch": "stable"}]}}, "codepipeline.yml", "BranchName: stable"),
     "source.additional.connection_arn": ({"source": {"additional": [{"name": "config", "repository": "example-corp/c",
                                                                      "connection_arn": ARN}]}}, "codepipeline.yml", "99999999-0000"),
     "source.additional.token_secret.id": ({"source": {**GH, "additional": [{"name": "config", "provider": "github-token",
@@ -112,12 +128,53 @@ EFFECTS: dict[str, tuple[dict, str, str]] = {
     "service.cpu": ({"service": {"cpu": 4096}}, "update_taskdefinition.sh", "4096"),
     "service.memory": ({"service": {"memory": 8192}}, "update_taskdefinition.sh", "8192"),
     "deploy.approval": ({"deploy": {"approval": False}}, "codepipeline.yml", "Provider: Manual"),
-    "deploy.timeout_minutes": ({"deploy": {"timeout_minutes": 55}}, "codepipeline.yml", "55"),
+    "deploy.timeout_minutes": ({"deploy": {"timeout_minutes": 55}}, "codepipeline.yml", "TimeoutInMinutes: 55"),
+    "deploy.strategy": (_shifting(), "update_taskdefinition.sh", '"strategy":"BLUE_GREEN"'),
+    "deploy.bake_minutes": (_shifting(bake_minutes=17), "update_taskdefinition.sh", '"bakeTimeInMinutes":17'),
+    "deploy.rolling.min_healthy_percent": ({"deploy": {"rolling": {"min_healthy_percent": 50}}},
+                                           "update_taskdefinition.sh", '"minimumHealthyPercent":50'),
+    "deploy.rolling.max_percent": ({"deploy": {"rolling": {"max_percent": 150}}}, "update_taskdefinition.sh",
+                                   '"maximumPercent":150'),
+    "deploy.linear.step_percent": (_shifting("linear", linear={"step_percent": 12.5}), "update_taskdefinition.sh",
+                                   '"stepPercent":12.5'),
+    "deploy.linear.step_bake_minutes": (_shifting("linear", linear={"step_bake_minutes": 4}),
+                                        "update_taskdefinition.sh", '"stepBakeTimeInMinutes":4'),
+    "deploy.canary.percent": (_shifting("canary", canary={"percent": 7.5}), "update_taskdefinition.sh",
+                              '"canaryPercent":7.5'),
+    "deploy.canary.bake_minutes": (_shifting("canary", canary={"bake_minutes": 21}), "update_taskdefinition.sh",
+                                   '"canaryBakeTimeInMinutes":21'),
+    "deploy.alarms": ({"deploy": {"alarms": ["news-web-5xx"]}}, "update_taskdefinition.sh",
+                      '"alarmNames":["news-web-5xx"]'),
+    "deploy.hooks": (_shifting(hooks=[HOOK]), "codepipeline.yml", "role/ecs-hooks"),
+    "deploy.hooks.lambda_arn": (_shifting(hooks=[{**HOOK, "lambda_arn": HOOK["lambda_arn"] + "-v2"}]),
+                                "update_taskdefinition.sh", "function:news-smoke-v2"),
+    "deploy.hooks.role_arn": (_shifting(hooks=[{**HOOK, "role_arn": "arn:aws:iam::222222222222:role/hooks-b"}]),
+                              "codepipeline.yml", "role/hooks-b"),
+    "deploy.hooks.stages": (_shifting(hooks=[{**HOOK, "stages": ["PRE_SCALE_UP"]}]), "update_taskdefinition.sh",
+                            '"lifecycleStages":["PRE_SCALE_UP"]'),
+    "service.load_balancer.target_group_arn": (_shifting(lb={"target_group_arn": f"{ELB}:targetgroup/t-9/99"}),
+                                               "update_taskdefinition.sh", "targetgroup/t-9/99"),
+    "service.load_balancer.alternate_target_group_arn": (
+        _shifting(lb={"alternate_target_group_arn": f"{ELB}:targetgroup/a-9/99"}), "update_taskdefinition.sh",
+        "targetgroup/a-9/99"),
+    "service.load_balancer.production_listener_rule_arn": (
+        _shifting(lb={"production_listener_rule_arn": f"{ELB}:listener/app/news/1/2"}), "update_taskdefinition.sh",
+        '"productionListenerRule":"arn:aws:elasticloadbalancing:ap-northeast-1:222222222222:listener/app/news/1/2"'),
+    "service.load_balancer.test_listener_rule_arn": (
+        _shifting(lb={"test_listener_rule_arn": f"{ELB}:listener/app/news/1/3"}), "update_taskdefinition.sh",
+        '"testListenerRule"'),
+    "service.load_balancer.infrastructure_role_arn": (
+        _shifting(lb={"infrastructure_role_arn": "arn:aws:iam::222222222222:role/infra-b"}), "codepipeline.yml",
+        "role/infra-b"),
+    "service.load_balancer.container_port": (_shifting(lb={"container_port": 9443}), "update_taskdefinition.sh",
+                                             '"containerPort":9443'),
     "notifications.events": ({"notifications": {"events": ["STOPPED"]}}, "codepipeline-status-notification.yml", "STOPPED"),
     "notifications.emails": ({"notifications": {"emails": ["oncall@example.com"]}},
                              "codepipeline-status-notification.yml", "oncall@example.com"),
     "notifications.topic_arn": ({"notifications": {"topic_arn": "arn:aws:sns:ap-northeast-1:222222222222:alerts"}},
                                 "codepipeline-status-notification.yml", "arn:aws:sns:ap-northeast-1:222222222222:alerts"),
+    "notifications.approval": ({"notifications": {"approval": False}}, "codepipeline-status-notification.yml",
+                               "ApprovalWaitingRule"),
     "notifications.slack_webhook_secret": ({"notifications": {"slack_webhook_secret": "chatops/slack-webhook"}},
                                            "codepipeline-status-notification.yml", "chatops/slack-webhook"),
     "stages": (_stage(), "codepipeline.yml", "StageCheckRunProject"),

@@ -37,7 +37,9 @@ def test_schema_rejects_what_validation_rejects(schema):
         {"name": "svc-a", "biuld": {}},
         {"name": "svc-a", "environments": {"Prod": {"account": "111111111111"}}},
         {"name": "svc-a", "environments": {"prod": {"account": 111111111111}}},
-        {"name": "svc-a", "deploy": {"timeout_minutes": 90}},
+        {"name": "svc-a", "deploy": {"timeout_minutes": 481}},
+        {"name": "svc-a", "deploy": {"strategy": "big_bang"}},
+        {"name": "svc-a", "deploy": {"linear": {"step_percent": 2}}},
     ]
     for doc in bad:
         with pytest.raises(jsonschema.ValidationError):

@@ -1,4 +1,8 @@
-"""The two CodeBuild projects of a pipeline (Build and UpdateService), their roles and log groups."""
+"""The CodeBuild projects of the built-in stages (Build, UpdateService, Deploy), their roles and log groups.
+
+Deploy is a CodeBuild build that follows the rollout UpdateService started (render/follow_script.py),
+not the ECS deploy action: that action would register a second revision and start a second rollout.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from ...core.arns import parse_secret_ref
 from ...spec import naming
 from ...spec.codebuild_secrets import secret_kind
 from . import cfn, iam
+from .deployment_config import passed_roles
+from .follow_script import DEPLOY_BUILDSPEC, deploy_buildspec
 from .runtime import runtime_metadata
 from .service_files import REPO_DIR, build_buildspec, build_project_environment, update_buildspec
 
@@ -20,12 +26,16 @@ BUILD_LOGS = "BuildLogGroup"
 UPDATE_PROJECT = "UpdateProject"
 UPDATE_ROLE = "UpdateRole"
 UPDATE_LOGS = "UpdateLogGroup"
+DEPLOY_PROJECT = "DeployProject"
+DEPLOY_ROLE = "DeployRole"
+DEPLOY_LOGS = "DeployLogGroup"
 LOG_RETENTION_DAYS = 30
 UPDATE_TIMEOUT_MINUTES = 15
 
 
 def project_names(c: "ServiceConfig") -> dict[str, str]:
-    return {BUILD_PROJECT: naming.build_project(c), UPDATE_PROJECT: naming.update_project(c)}
+    return {BUILD_PROJECT: naming.build_project(c), UPDATE_PROJECT: naming.update_project(c),
+            DEPLOY_PROJECT: naming.deploy_project(c)}
 
 
 def secret_variables(secrets: dict[str, str]) -> list[dict]:
@@ -107,6 +117,35 @@ def _update_statements(c: "ServiceConfig") -> list[dict]:
         cfn.allow(["ecs:ListTagsForResource", "ecs:TagResource"], cfn.arn("ecs", "task-definition/*"),
                   sid="EcsTagTaskDefinitions"),
         iam.pass_task_roles_statement(),
+        *_pass_ecs_roles(c),
+    ]
+
+
+def _pass_ecs_roles(c: "ServiceConfig") -> list[dict]:
+    """The infrastructure and hook roles update-service hands to ECS (traffic-shifting strategies)."""
+    roles = passed_roles(c)
+    if not roles:
+        return []
+    return [cfn.allow(["iam:PassRole"], roles, sid="PassDeploymentRoles",
+                      condition={"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}})]
+
+
+def _deploy_statements(c: "ServiceConfig") -> list[dict]:
+    """What follow_deployment.sh reads: its deployment, the revisions, the service, stopped tasks."""
+    cluster, service = c.service.cluster, c.ecs_service_name
+    return [
+        iam.logs_statement(DEPLOY_LOGS),
+        *iam.artifact_statements(write=False),
+        cfn.allow(["ecs:DescribeServiceDeployments"], cfn.arn("ecs", f"service-deployment/{cluster}/{service}/*"),
+                  sid="EcsServiceDeployments"),
+        cfn.allow(["ecs:DescribeServiceRevisions"],
+                  cfn.arn("ecs", f"service-revision/{cluster}/{service}/*"), sid="EcsServiceRevisions"),
+        cfn.allow(["ecs:DescribeServices"], iam.ecs_service_arn(c), sid="EcsService"),
+        # ListTasks is authorised against container instances, which a Fargate service has none of;
+        # Resource "*" narrowed to this cluster by the ecs:cluster condition key.
+        cfn.allow(["ecs:ListTasks"], "*", sid="EcsListTasks",
+                  condition={"ArnEquals": {"ecs:cluster": iam.ecs_cluster_arn(c)}}),
+        cfn.allow(["ecs:DescribeTasks"], cfn.arn("ecs", f"task/{cluster}/*"), sid="EcsTasks"),
     ]
 
 
@@ -129,9 +168,17 @@ def render_projects(c: "ServiceConfig", repository_id: str | None) -> dict[str, 
                                 f"CodeBuild {names[UPDATE_PROJECT]}: new task definition revision for the service",
                                 iam.pass_role_suppression())
     update = _project(
-        names[UPDATE_PROJECT], f"Registers the {c.name} task definition revision ({c.environment.name})", UPDATE_ROLE,
+        names[UPDATE_PROJECT], f"Registers the {c.name} task definition revision and starts the rollout "
+        f"({c.environment.name})", UPDATE_ROLE,
         UPDATE_LOGS, update_buildspec(c) if inline else f"{REPO_DIR}/updatespec.yml", False, [], c,
         UPDATE_TIMEOUT_MINUTES)
     # what the update does to the running container, for plans to compare (render/runtime.py)
     out[UPDATE_PROJECT] = {"Type": update["Type"], "Metadata": runtime_metadata(c), "Properties": update["Properties"]}
+    out[DEPLOY_LOGS] = log_group(f"/aws/codebuild/{names[DEPLOY_PROJECT]}", tags)
+    out[DEPLOY_ROLE] = iam.role("codebuild.amazonaws.com", "deploy", _deploy_statements(c), tags,
+                                f"CodeBuild {names[DEPLOY_PROJECT]}: follow the rollout of the service")
+    out[DEPLOY_PROJECT] = _project(
+        names[DEPLOY_PROJECT], f"Follows the {c.name} rollout to its end ({c.environment.name})", DEPLOY_ROLE,
+        DEPLOY_LOGS, deploy_buildspec(c) if inline else f"{REPO_DIR}/{DEPLOY_BUILDSPEC}", False, [], c,
+        c.deploy.timeout_minutes)
     return out

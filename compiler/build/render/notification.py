@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ...spec import naming
 from . import cfn, iam
 from .codebuild import LOG_RETENTION_DAYS, log_group
+from .notification_approval import approval_resources, execution_lookup_statement
 from .pipeline import stack_description
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ def _role(c: "ServiceConfig") -> dict:
     statements = [
         iam.logs_statement(FUNCTION_LOGS),
         cfn.allow(["sns:Publish"], _topic_arn(c), sid="PublishToTopic"),
+        execution_lookup_statement(c),
     ]
     if c.notifications.slack_webhook_secret:
         statements.append(cfn.allow(["secretsmanager:GetSecretValue"],
@@ -143,6 +145,7 @@ def render_notification(c: "ServiceConfig", lambda_key: str) -> dict:
     resources[FUNCTION_ROLE] = _role(c)
     resources[FUNCTION] = _function(c, lambda_key)
     resources[RULE] = _rule(c)
+    resources.update(approval_resources(c, FUNCTION))  # with deploy.approval: "approval waiting" messages
     resources[PERMISSION] = {
         "Type": "AWS::Lambda::Permission",
         "Properties": {

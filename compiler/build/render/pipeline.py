@@ -1,6 +1,9 @@
 """The pipeline stack `<name>-<env>-pipeline`: Source -> Build -> [Approval] -> UpdateService -> Deploy,
 with the spec's own stages inserted where they say (render/stages.py).
 
+UpdateService registers the revision and starts the run's one rollout (exporting its identity as
+#{UpdateVariables.*}); Deploy is a CodeBuild action that follows exactly that rollout.
+
 Pure: `render_pipeline(c)` returns the template as insertion-ordered dicts; the caller dumps it
 with `cfn.render_template`.
 """
@@ -13,9 +16,11 @@ from typing import TYPE_CHECKING
 from ...core.codepipeline import (
     BUILD_ARTIFACT,
     BUILD_NAMESPACE,
+    DEPLOYMENT_VARIABLES,
     IMAGE_VARIABLE,
     PRIMARY_ARTIFACT,
     UPDATE_ARTIFACT,
+    UPDATE_NAMESPACE,
 )
 from ...spec import naming
 from ...spec.stage_plan import source_revision_variable
@@ -29,7 +34,6 @@ if TYPE_CHECKING:
 PIPELINE = "Pipeline"
 PIPELINE_ROLE = "PipelineRole"
 REPOSITORY = "Repository"
-IMAGE_DEFINITIONS = "imagedefinitions.json"
 # SUPERSEDED rather than QUEUED: each stage still runs one execution at a time, but a newer
 # commit overtakes an older execution waiting between stages, so the service is never taken
 # through a deploy of an image that is already out of date, and an approver approves the newest
@@ -75,39 +79,20 @@ def _repository(c: "ServiceConfig") -> dict:
     }
 
 
-def _ecs_deploy_statements(c: "ServiceConfig") -> list[dict]:
-    """What the ECS standard deploy action does with the pipeline role."""
-    cluster = c.service.cluster
-    return [
-        cfn.allow(["ecs:DescribeServices", "ecs:UpdateService"], iam.ecs_service_arn(c), sid="EcsService"),
-        # DescribeTaskDefinition has no resource-level permissions, and the family of the revision
-        # the action registers is the service's (not in the spec): Resource "*" for both.
-        cfn.allow(["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], "*", sid="EcsTaskDefinitions"),
-        cfn.allow(["ecs:TagResource"], cfn.arn("ecs", "task-definition/*"), sid="EcsTagTaskDefinitions"),
-        cfn.allow(["ecs:DescribeTasks"], cfn.arn("ecs", f"task/{cluster}/*"), sid="EcsTasks"),
-        # ListTasks is authorised against container instances, which a Fargate service has none of;
-        # Resource "*" narrowed to this cluster by the ecs:cluster condition key.
-        cfn.allow(["ecs:ListTasks"], "*", sid="EcsListTasks",
-                  condition={"ArnEquals": {"ecs:cluster": iam.ecs_cluster_arn(c)}}),
-        iam.pass_task_roles_statement(),
-    ]
-
-
 def _pipeline_role(c: "ServiceConfig", source_statements: tuple[dict, ...]) -> dict:
     statements = [
         *iam.artifact_statements(),
         *source_statements,
         cfn.allow(["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
                   [cfn.getatt(p, "Arn") for p in (codebuild.BUILD_PROJECT, codebuild.UPDATE_PROJECT,
-                                                  *custom_stages.project_ids(c))],
+                                                  codebuild.DEPLOY_PROJECT, *custom_stages.project_ids(c))],
                   sid="RunProjects"),
-        *_ecs_deploy_statements(c),
     ]
     return iam.role("codepipeline.amazonaws.com", "pipeline", statements, iam.resource_tags(c),
-                    f"CodePipeline {naming.pipeline_name(c)}", iam.pass_role_suppression())
+                    f"CodePipeline {naming.pipeline_name(c)}")
 
 
-def _codebuild_action(name: str, project_id: str, inputs: list[str], output: str,
+def _codebuild_action(name: str, project_id: str, inputs: list[str], output: str | None,
                       namespace: str | None = None, environment_variables: str | None = None) -> dict:
     config: dict = {"ProjectName": cfn.ref(project_id)}
     if len(inputs) > 1:
@@ -119,7 +104,7 @@ def _codebuild_action(name: str, project_id: str, inputs: list[str], output: str
         "ActionTypeId": {"Category": "Build", "Owner": "AWS", "Provider": "CodeBuild", "Version": "1"},
         "Configuration": config,
         "InputArtifacts": [{"Name": i} for i in inputs],
-        "OutputArtifacts": [{"Name": output}],
+        **({"OutputArtifacts": [{"Name": output}]} if output else {}),
         "RunOrder": 1,
     }
     if namespace:
@@ -130,6 +115,8 @@ def _codebuild_action(name: str, project_id: str, inputs: list[str], output: str
 def _stages(c: "ServiceConfig", src: sources.SourceStage) -> list[dict]:
     image_env = cfn.compact_json([{"name": IMAGE_VARIABLE, "value": f"#{{{BUILD_NAMESPACE}.{IMAGE_VARIABLE}}}",
                                    "type": "PLAINTEXT"}])
+    deployment_env = cfn.compact_json([{"name": v, "value": f"#{{{UPDATE_NAMESPACE}.{v}}}", "type": "PLAINTEXT"}
+                                       for v in DEPLOYMENT_VARIABLES])
     approval = {"Name": "Approval", "Actions": [{
         "Name": "Approval",
         "ActionTypeId": {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"},
@@ -148,22 +135,15 @@ def _stages(c: "ServiceConfig", src: sources.SourceStage) -> list[dict]:
                                                         BUILD_ARTIFACT, namespace=BUILD_NAMESPACE,
                                                         environment_variables=source_env)]},
         *([approval] if c.deploy.approval else []),
+        # The run's one rollout: a new revision and one update-service call (its identity exported).
         {"Name": "UpdateService", "Actions": [_codebuild_action(
             "UpdateService", codebuild.UPDATE_PROJECT, [PRIMARY_ARTIFACT], UPDATE_ARTIFACT,
-            environment_variables=image_env)]},
+            namespace=UPDATE_NAMESPACE, environment_variables=image_env)]},
+        # Follows exactly that rollout; fails unless it succeeded (a rollback fails the run).
+        {"Name": "Deploy", "Actions": [_codebuild_action(
+            "Deploy", codebuild.DEPLOY_PROJECT, [PRIMARY_ARTIFACT], None,
+            environment_variables=deployment_env)]},
     ]
-    stages.append({"Name": "Deploy", "Actions": [{
-        "Name": "Deploy",
-        "ActionTypeId": {"Category": "Deploy", "Owner": "AWS", "Provider": "ECS", "Version": "1"},
-        "Configuration": {
-            "ClusterName": c.service.cluster,
-            "ServiceName": c.ecs_service_name,
-            "FileName": IMAGE_DEFINITIONS,
-            "DeploymentTimeout": str(c.deploy.timeout_minutes),
-        },
-        "InputArtifacts": [{"Name": UPDATE_ARTIFACT}],
-        "RunOrder": 1,
-    }]})
     return custom_stages.insert_stages(c, stages)  # the spec's own stages, after the stage each names
 
 
@@ -203,8 +183,10 @@ def render_pipeline(c: "ServiceConfig") -> dict:
         "PipelineName": {"Description": "CodePipeline pipeline name", "Value": cfn.ref(PIPELINE)},
         "BuildProjectName": {"Description": "CodeBuild project that builds the image",
                              "Value": cfn.ref(codebuild.BUILD_PROJECT)},
-        "UpdateProjectName": {"Description": "CodeBuild project that prepares the task definition",
+        "UpdateProjectName": {"Description": "CodeBuild project that registers the revision and starts the rollout",
                               "Value": cfn.ref(codebuild.UPDATE_PROJECT)},
+        "DeployProjectName": {"Description": "CodeBuild project that follows the rollout",
+                              "Value": cfn.ref(codebuild.DEPLOY_PROJECT)},
     }
     if repository_id:
         outputs["RepositoryUri"] = {"Description": "ECR repository URI",

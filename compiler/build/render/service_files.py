@@ -8,8 +8,10 @@ The contract (used by the pipeline template renderer, the variable checks and th
 - build_buildspec(c) pushes the image and lists IMAGE_VARIABLE under env.exported-variables;
   the Build action has Namespace BUILD_NAMESPACE, so later actions read #{BuildVariables.IMAGE_URI};
 - update_buildspec(c) runs update_taskdefinition.sh (embedded for build.buildspec=inline,
-  from codepipeline/ in the source artifact for build.buildspec=repo) with IMAGE_URI set and
-  emits imagedefinitions.json as its artifact;
+  from codepipeline/ in the source artifact for build.buildspec=repo) with IMAGE_URI set, emits
+  imagedefinitions.json and deployment.json as its artifact and exports DEPLOYMENT_VARIABLES (the
+  rollout it started; the UpdateService action has Namespace UPDATE_NAMESPACE, so the Deploy
+  step reads #{UpdateVariables.SERVICE_DEPLOYMENT_ARN});
 - update_script(c) needs only IMAGE_URI (plus AWS credentials/region) in its environment.
 
 The buildspecs read account- and region-specific values from the project's environment
@@ -20,11 +22,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...core.codepipeline import IMAGE_VARIABLE
+from ...core.codepipeline import DEPLOYMENT_VARIABLES, IMAGE_VARIABLE
 from . import shell
 from .cfn import dump_yaml
 from .image_size import image_size_commands
-from .update_script import IMAGEDEFINITIONS, SCRIPT_NAME, render_update_script
+from .update_script import DEPLOYMENT_FILE, IMAGEDEFINITIONS, SCRIPT_NAME, render_update_script
 
 if TYPE_CHECKING:
     from ...spec.models import ServiceConfig
@@ -124,21 +126,31 @@ def inline_script_command(c: "ServiceConfig") -> str:
 
 
 def update_buildspec(c: "ServiceConfig") -> str:
-    """Run update_taskdefinition.sh with IMAGE_URI and emit imagedefinitions.json."""
+    """Run update_taskdefinition.sh with IMAGE_URI; emit imagedefinitions.json and deployment.json and
+    export the rollout it started."""
     if c.build.buildspec == "inline":
         run = inline_script_command(c)
     else:
         run = f"bash {REPO_DIR}/{SCRIPT_NAME}"
     spec = {
         "version": 0.2,
-        "env": {"shell": "bash"},
+        "env": {"shell": "bash", "exported-variables": list(DEPLOYMENT_VARIABLES)},
         "phases": {"build": {"commands": [
             _require(IMAGE_VARIABLE, "the pipeline passes the image the Build action exported"),
             run,
+            *_deployment_exports(),
         ]}},
-        "artifacts": {"files": [IMAGEDEFINITIONS]},
+        "artifacts": {"files": [IMAGEDEFINITIONS, DEPLOYMENT_FILE]},
     }
     return _header(c) + dump_yaml(spec)
+
+
+def _deployment_exports() -> list[str]:
+    """Commands setting the exported variables from deployment.json (the rollout the script started)."""
+    keys = dict(zip(DEPLOYMENT_VARIABLES, ("serviceDeploymentArn", "deploymentId", "taskDefinitionArn")))
+    read = (f"deployment_field() {{ python3 -c 'import json,sys; print(json.load(open(\"{DEPLOYMENT_FILE}\"))"
+            f"[sys.argv[1]])' \"$1\"; }}")
+    return [read, *(f'{var}="$(deployment_field {key})"' for var, key in keys.items())]
 
 
 def update_script(c: "ServiceConfig") -> str:

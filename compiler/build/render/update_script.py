@@ -1,11 +1,14 @@
-"""update_taskdefinition.sh: register a task-definition revision with the new image and the spec's settings.
+"""update_taskdefinition.sh: register a task-definition revision with the new image and the spec's settings,
+and start the run's one rollout.
 
 The script is generated per service and environment. Everything it needs from the spec
-(cluster, service, container, environment, secrets, cpu, memory) is baked in, quoted by the one
-quoting path (`render/shell.py`: every value one shell word, every embedded text a here-document
-whose delimiter no line of the text can equal);
-at run time it needs only IMAGE_URI plus AWS credentials and region. It uses the AWS CLI
-(flags common to v1 and v2) and python3 for the JSON work, never jq.
+(cluster, service, container, environment, secrets, cpu, memory, the deployment configuration)
+is baked in, quoted by the one quoting path (`render/shell.py`: every value one shell word, every
+embedded text a here-document whose delimiter no line of the text can equal); at run time it needs
+only IMAGE_URI plus AWS credentials and region. It uses the AWS CLI (flags common to v1 and v2)
+and python3 for the JSON work, never jq. Its one `update-service` call (a --cli-input-json
+request: render/deployment_config.py) starts the rollout the Deploy step follows; it writes that
+rollout's identity to deployment.json.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ import json
 from typing import TYPE_CHECKING
 
 from . import shell
+from .deployment_config import deployment_configuration, load_balancers
 
 if TYPE_CHECKING:
     from ...spec.models import ServiceConfig
 
 SCRIPT_NAME = "update_taskdefinition.sh"
 IMAGEDEFINITIONS = "imagedefinitions.json"
+DEPLOYMENT_FILE = "deployment.json"  # the rollout it started: what the UpdateService action exports
 
 # Fields describe-task-definition returns that register-task-definition rejects.
 READ_ONLY_FIELDS = (
@@ -34,7 +39,8 @@ _HEADER = """\
 #
 # Registers a new revision of the ECS service's current task definition with the image in
 # IMAGE_URI and the container environment and secrets from the spec, points the service at
-# it and writes {imagedefinitions} for the pipeline's ECS deploy action.
+# it with the spec's deployment configuration (the run's one rollout), and writes
+# {deployment} (that rollout) and {imagedefinitions}.
 # Needs IMAGE_URI, AWS credentials and a region; the aws CLI and python3 on PATH.
 set -euo pipefail
 
@@ -47,6 +53,10 @@ SPEC_SECRETS={secrets}
 # Task-level size; empty keeps the current value.
 TASK_CPU={cpu}
 TASK_MEMORY={memory}
+# The rollout: update-service's deploymentConfiguration (strategy {strategy}) and, for a
+# traffic-shifting strategy, its loadBalancers (empty: keep the service's own).
+DEPLOYMENT_CONFIGURATION={deployment_configuration}
+LOAD_BALANCERS={load_balancers}
 """
 
 # The helper does the JSON work; it reads everything from its arguments and files.
@@ -157,7 +167,27 @@ def imagedefinitions(dst, container, image):
         json.dump([{"name": container, "imageUri": image}], fh)
 
 
-COMMANDS = {"current": current, "transform": transform, "imagedefinitions": imagedefinitions}
+def request(dst, cluster, service, task_definition, configuration, load_balancers):
+    req = {"cluster": cluster, "service": service, "taskDefinition": task_definition,
+           "deploymentConfiguration": json.loads(configuration)}
+    if load_balancers:
+        req["loadBalancers"] = json.loads(load_balancers)
+    with open(dst, "w") as fh:
+        json.dump(req, fh, indent=2, sort_keys=True)
+
+
+def deployment(src, dst, task_definition):
+    svc = load(src).get("service") or {}
+    primary = next((d for d in svc.get("deployments") or [] if d.get("status") == "PRIMARY"), {})
+    out = {"serviceDeploymentArn": svc.get("currentServiceDeployment") or "-",
+           "deploymentId": primary.get("id") or "-", "taskDefinitionArn": task_definition}
+    with open(dst, "w") as fh:
+        json.dump(out, fh, indent=2, sort_keys=True)
+    note("rollout started: service deployment %s (deployment %s)" % (out["serviceDeploymentArn"], out["deploymentId"]))
+
+
+COMMANDS = {"current": current, "transform": transform, "imagedefinitions": imagedefinitions,
+            "request": request, "deployment": deployment}
 COMMANDS[sys.argv[1]](*sys.argv[2:])
 '''
 
@@ -199,15 +229,22 @@ if ! new_arn="$(aws ecs register-task-definition --cli-input-json "file://$workd
 fi
 log "registered ${new_arn}"
 
-if ! aws ecs update-service --cluster "$CLUSTER" --service "$SERVICE" --task-definition "$new_arn" \\
-    --query 'service.taskDefinition' --output text >/dev/null 2>"$workdir/error.txt"; then
+python3 "$helper" request "$workdir/update-service.json" "$CLUSTER" "$SERVICE" "$new_arn" \\
+  "$DEPLOYMENT_CONFIGURATION" "$LOAD_BALANCERS"
+if ! aws ecs update-service --cli-input-json "file://$workdir/update-service.json" --output json \\
+    >"$workdir/updated.json" 2>"$workdir/error.txt"; then
   fail "cannot update service '${SERVICE}' in cluster '${CLUSTER}': $(aws_error)"
 fi
 log "service '${SERVICE}' in cluster '${CLUSTER}' now uses ${new_arn}"
+python3 "$helper" deployment "$workdir/updated.json" @DEPLOYMENT@ "$new_arn"
 
 python3 "$helper" imagedefinitions @IMAGEDEFINITIONS@ "$CONTAINER" "$IMAGE_URI"
 log "wrote @IMAGEDEFINITIONS@ for container '${CONTAINER}': ${IMAGE_URI}"
 """
+
+
+def _compact_arg(value: object) -> str:
+    return shell.word(json.dumps(value, separators=(",", ":"), sort_keys=True))
 
 
 def _json_arg(values: dict[str, str]) -> str:
@@ -227,8 +264,13 @@ def render_update_script(c: "ServiceConfig") -> str:
         secrets=_json_arg(s.secrets),
         cpu=shell.word(str(s.cpu)) if s.cpu is not None else "''",
         memory=shell.word(str(s.memory)) if s.memory is not None else "''",
+        deployment=DEPLOYMENT_FILE,
+        strategy=c.deploy.strategy,
+        deployment_configuration=_compact_arg(deployment_configuration(c)),
+        load_balancers=_compact_arg(lbs) if (lbs := load_balancers(c)) is not None else "''",
     )
     helper = _HELPER.replace("@READ_ONLY@", repr(READ_ONLY_FIELDS)).strip("\n")
     write_helper = shell.heredoc('cat >"$helper"', helper, "SHIPSPEC_HELPER")
-    body = _BODY.replace("@HELPER@", write_helper).replace("@IMAGEDEFINITIONS@", IMAGEDEFINITIONS)
+    body = _BODY.replace("@HELPER@", write_helper).replace("@IMAGEDEFINITIONS@", IMAGEDEFINITIONS).replace(
+        "@DEPLOYMENT@", DEPLOYMENT_FILE)
     return header + body

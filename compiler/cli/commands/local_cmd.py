@@ -6,7 +6,10 @@ late; change sets CREATE_IN_PROGRESS for S s, as AWS computes them asynchronousl
 the waits and measure `--jobs`; by default the emulator answers at once.
 `seed NAME --env ENV [--broken KIND]` creates demo data in the emulator only: the ECS cluster, task
 definition and service of that spec/env (healthy, or with stopped tasks failing for KIND), so that
-`status --local` and `doctor --local` have something to look at."""
+`status --local` and `doctor --local` have something to look at. `deploy NAME --env ENV [--outcome
+succeed|fail|rollback|hang] [--reason KIND]` runs the pipeline's UpdateService and Deploy steps (the
+generated scripts, with the AWS CLI) against the emulator only, which ends the rollout as asked;
+exit 1 when the Deploy step fails."""
 
 from __future__ import annotations
 
@@ -27,6 +30,12 @@ def configure(p) -> None:
                                description="Create demo data in the local emulator only: the ECS cluster, image, "
                                "task definition and service of NAME in ENV, so that `status --local` and "
                                "`doctor --local` find it. Refuses unless `shipspec local up` is running."),
+        "deploy": sub.add_parser("deploy", help="run UpdateService and Deploy for NAME/ENV in the emulator (never AWS)",
+                                 description="Run the pipeline's UpdateService and Deploy steps on this machine "
+                                 "against the local emulator only: the generated update_taskdefinition.sh (a new "
+                                 "revision and one rollout), then follow_deployment.sh with what it exported, with the "
+                                 "AWS CLI. The emulator ends the rollout as --outcome says. Exit status: the Deploy "
+                                 "step's. Refuses unless `shipspec local up` is running."),
     }
     for sp in parsers.values():
         sp.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -43,6 +52,43 @@ def configure(p) -> None:
     seed.add_argument("--broken", metavar="KIND", choices=_broken_kinds(),
                       help="also make the service fail the way a known failure does, e.g. pull (image tag missing "
                       "from ECR) or disk-full; one of: " + ", ".join(_broken_kinds()))
+
+
+    deploy = parsers["deploy"]
+    deploy.add_argument("name", metavar="NAME", help="service name (services/NAME.yaml)")
+    deploy.add_argument("--env", metavar="ENV", required=True, help="environment")
+    deploy.add_argument("--image", metavar="URI", default="",
+                        help="IMAGE_URI to deploy (default: the image `local seed` pushed)")
+    deploy.add_argument("--outcome", choices=("succeed", "fail", "rollback", "hang"), default="succeed",
+                        help="how the emulator ends the rollout: succeed, fail (the circuit breaker stops it), "
+                        "rollback (the circuit breaker rolls it back; the service is stable on the old revision) "
+                        "or hang (in progress; the Deploy step gives up after 5 seconds, then try `shipspec "
+                        "rollback`)")
+    deploy.add_argument("--reason", metavar="KIND", choices=_failure_kinds(), default="",
+                        help="the known failure the failing tasks report (fail, rollback), e.g. image-not-found")
+
+
+def _failure_kinds() -> tuple[str, ...]:
+    from ...core.known_failures import KNOWN_FAILURES
+
+    return tuple(e.id for e in KNOWN_FAILURES if e.severity == "error" and "stopped task" in e.seen_in)
+
+
+def _deploy(args, console) -> int:
+    from ...deploy.aws.errors import aws_errors
+    from ...local import pipeline_run
+    from ._ops import service_config
+
+    config = service_config(console.root, args.name, args.env)
+    with aws_errors(f"cannot run the rollout of {args.name} ({args.env}) in the local emulator"):
+        result = pipeline_run.run(console.root, config, args.image, args.outcome, args.reason, console.print)
+    where = f"{args.name} --env {args.env} --local"
+    if result.status == 0:
+        console.print(f"the rollout succeeded; next: shipspec status {where}")
+    else:
+        console.error(f"the {'Deploy' if result.update_status == 0 else 'UpdateService'} step failed (exit "
+                      f"{result.status}); next: shipspec status {where}; shipspec doctor {where}")
+    return result.status
 
 
 def _broken_kinds() -> tuple[str, ...]:
@@ -84,6 +130,8 @@ def run(args, console) -> int:
     root = console.root
     if args.action == "seed":
         return _seed(args, console)
+    if args.action == "deploy":
+        return _deploy(args, console)
     if args.action == "up":
         state, started = localemu.up(root, _latency(args))
         verb = "started" if started else "already running"

@@ -1,6 +1,7 @@
 """Show the pipeline's latest executions (state, time, commit; per stage when the endpoint reports
-it), the ECS service's deployments (desired/running/pending, rollout state, task definition revision
-and image) and its latest events, on one screen. Exit 1 when the ECS service is not found."""
+it), the service's rollouts (ECS service deployments: id, strategy, state, revisions from -> to, why
+they ended), its tasks by deployment (desired/running/pending, task definition revision and image)
+and its latest events, on one screen. Exit 1 when the ECS service is not found."""
 
 from __future__ import annotations
 
@@ -14,9 +15,15 @@ def configure(p) -> None:
 
 
 def run(args, console) -> int:
+    from ...ops.rollouts import Rollouts, gather_rollouts
     from ...ops.status import gather
+
     from ..report_ops import format_status
 
-    _config, snapshot = _ops.gather(args, console, "status", gather)
-    console.print(format_status(snapshot, args.format))
+    def read(clients, c):
+        snapshot = gather(clients, c)
+        return snapshot, gather_rollouts(clients, c) if snapshot.ecs.found else Rollouts()
+
+    _config, (snapshot, rollouts) = _ops.gather(args, console, "status", read)
+    console.print(format_status(snapshot, args.format, rollouts))
     return 0 if snapshot.ecs.found else 1

@@ -2,6 +2,14 @@
 
 Lambda handler `handler.handler`. Standard library and boto3 only (boto3 is in the runtime).
 
+Each message says what started the run (the event's `execution-trigger`, else the execution's
+trigger from GetPipelineExecution: a push through a webhook or connection, a person's
+StartPipelineExecution, polling, a rule), the commit it runs (GetPipelineExecution's artifact
+revision: id, first line of the message, link) and a console link to the execution. STOPPED and
+SUPERSEDED runs say what that means; a manual approval that starts waiting (an Approval action's
+STARTED event) gets a message of its own with a link to approve. The lookup is best effort: when
+it fails the message says so and is sent anyway.
+
 Environment:
   TOPIC_ARN             SNS topic that receives one message per event.
   SLACK_WEBHOOK_SECRET  optional Secrets Manager id; its SecretString is the incoming-webhook URL,
@@ -83,6 +91,10 @@ def parse(event) -> dict:
         "time": str(event.get("time") or ""),
         "stage": detail.get("stage") if isinstance(detail.get("stage"), str) else "",
         "action": detail.get("action") if isinstance(detail.get("action"), str) else "",
+        "category": str((detail.get("type") or {}).get("category") or "") if isinstance(detail.get("type"), dict)
+        else "",
+        "execution_trigger": detail.get("execution-trigger") if isinstance(detail.get("execution-trigger"), dict)
+        else {},
     }
     if kind != "pipeline" and not facts["stage"]:
         raise MalformedEvent(f"detail.stage is missing from a {kind} event")
@@ -107,6 +119,54 @@ def sanitize_subject(text: str) -> str:
     return text
 
 
+def execution_facts(f: dict, trigger: dict) -> dict:
+    """Trigger and commit of the execution: the event's trigger first, GetPipelineExecution for the rest."""
+    out = {"trigger": trigger.get("trigger-type") or "", "trigger_detail": trigger.get("trigger-detail") or "",
+           "commit": "", "commit_summary": "", "commit_url": "", "lookup_error": ""}
+    try:
+        execution = _client("codepipeline", f["region"] or None).get_pipeline_execution(
+            pipelineName=f["pipeline"], pipelineExecutionId=f["execution_id"]).get("pipelineExecution") or {}
+    except Exception as exc:  # the message goes out anyway, saying what is unknown
+        out["lookup_error"] = f"{type(exc).__name__}: {exc}"
+        return out
+    found = execution.get("trigger") or {}
+    out["trigger"] = out["trigger"] or found.get("triggerType") or ""
+    out["trigger_detail"] = out["trigger_detail"] or found.get("triggerDetail") or ""
+    revisions = execution.get("artifactRevisions") or []
+    if revisions:
+        first = revisions[0]
+        out["commit"] = str(first.get("revisionId") or "")
+        summary = str(first.get("revisionSummary") or "")
+        if summary.startswith("{"):  # CodeStar connections report JSON
+            try:
+                summary = str(json.loads(summary).get("CommitMessage", ""))
+            except (ValueError, AttributeError):
+                pass
+        out["commit_summary"] = (summary.strip().splitlines() or [""])[0][:120]
+        out["commit_url"] = str(first.get("revisionUrl") or "")
+    return out
+
+
+def pipeline_url(pipeline: str, region: str) -> str:
+    """The pipeline's page in the console: where a waiting approval is reviewed."""
+    from urllib.parse import quote
+
+    return (f"https://{region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/{quote(pipeline, safe='')}"
+            f"/view?region={region}")
+
+
+MEANING = {
+    "SUPERSEDED": "A newer execution overtook this one before it finished (execution mode SUPERSEDED): the newer "
+                  "commit goes on, this one will not deploy.",
+    "STOPPED": "Someone or something stopped this execution (StopPipelineExecution); it will not go on.",
+    "STOPPING": "The execution is being stopped.",
+}
+
+
+def approval_waiting(f: dict) -> bool:
+    return f["kind"] == "action" and f["category"] == "Approval" and f["state"] == "STARTED"
+
+
 def what(f: dict) -> str:
     if f["kind"] == "action":
         return f"action {f['stage']}/{f['action']}"
@@ -115,13 +175,37 @@ def what(f: dict) -> str:
     return "pipeline execution"
 
 
-def render(f: dict) -> tuple[str, str, str]:
-    """(subject, body, console link) for one event."""
+def _run_lines(x: dict) -> list[str]:
+    """What started the run and what it runs."""
+    trigger = x["trigger"] or "unknown"
+    lines = [f"Started by:   {trigger}" + (f" ({x['trigger_detail']})" if x["trigger_detail"] else "")]
+    if x["commit"]:
+        lines.append(f"Commit:       {x['commit'][:12]}" + (f" {x['commit_summary']}" if x["commit_summary"] else ""))
+        if x["commit_url"]:
+            lines.append(f"              {x['commit_url']}")
+    else:
+        lines.append("Commit:       unknown" + (f" ({x['lookup_error']})" if x["lookup_error"] else ""))
+    return lines
+
+
+def render(f: dict, x: dict | None = None) -> tuple[str, str, str]:
+    """(subject, body, console link) for one event; `x` the execution's trigger and commit."""
+    x = x or execution_facts(f, f.get("execution_trigger") or {})
     link = console_url(f["pipeline"], f["execution_id"], f["region"])
+    if approval_waiting(f):
+        review = pipeline_url(f["pipeline"], f["region"])
+        subject = sanitize_subject(f"APPROVAL NEEDED: {f['pipeline']} {f['stage']}/{f['action']}")
+        lines = [f"Approval needed: {f['pipeline']} is waiting at {f['stage']}/{f['action']}.", "",
+                 f"Approve or reject it (Review): {review}", "", f"Pipeline:     {f['pipeline']}",
+                 *_run_lines(x), f"Execution id: {f['execution_id']}", f"Account:      {f['account']}",
+                 f"Region:       {f['region']}", f"Time:         {f['time']}", "",
+                 f"Execution in the console: {link}"]
+        return subject, "\n".join(lines) + "\n", link
     subject = sanitize_subject(f"{f['state']}: {f['pipeline']} {what(f)}")
     lines = [
         f"{f['state']}: {f['pipeline']} {what(f)}",
         "",
+        *([MEANING[f["state"]], ""] if f["kind"] == "pipeline" and f["state"] in MEANING else []),
         f"Pipeline:     {f['pipeline']}",
         f"State:        {f['state']}",
     ]
@@ -130,6 +214,7 @@ def render(f: dict) -> tuple[str, str, str]:
     if f["action"]:
         lines.append(f"Action:       {f['action']}")
     lines += [
+        *_run_lines(x),
         f"Execution id: {f['execution_id']}",
         f"Account:      {f['account']}",
         f"Region:       {f['region']}",
@@ -140,10 +225,17 @@ def render(f: dict) -> tuple[str, str, str]:
     return subject, "\n".join(lines) + "\n", link
 
 
-def slack_message(f: dict, link: str) -> dict:
+def slack_message(f: dict, link: str, x: dict | None = None) -> dict:
+    x = x or {"trigger": "", "commit": ""}
+    if approval_waiting(f):
+        title = f":raised_hand: *Approval needed*: {f['pipeline']} {f['stage']}/{f['action']}"
+        return {"text": f"{title}\n<{pipeline_url(f['pipeline'], f['region'])}|Review> "
+                        f"<{link}|Execution {f['execution_id']}>"}
     emoji = EMOJI.get(f["state"], ":information_source:")
     title = f"{emoji} *{f['state']}*: {f['pipeline']} {what(f)}"
-    return {"text": f"{title}\n<{link}|Execution {f['execution_id']}> ({f['region']}, {f['time']})"}
+    started = f" started by {x['trigger']}" if x.get("trigger") else ""
+    commit = f", commit {x['commit'][:12]}" if x.get("commit") else ""
+    return {"text": f"{title}\n<{link}|Execution {f['execution_id']}>{started}{commit} ({f['region']}, {f['time']})"}
 
 
 def slack_url(secret_id: str) -> str:
@@ -177,8 +269,10 @@ def handler(event, context=None) -> dict:
         log("error", "ignored a malformed event", reason=str(exc), request_id=request_id,
             event_id=event.get("id") if isinstance(event, dict) else None)
         return {"status": "ignored", "reason": str(exc)}
-    subject, body, link = render(f)
+    x = execution_facts(f, f["execution_trigger"])
+    subject, body, link = render(f, x)
     result = {"status": "ok", "pipeline": f["pipeline"], "state": f["state"], "kind": f["kind"],
+              "trigger": x["trigger"], "commit": x["commit"],
               "execution_id": f["execution_id"], "subject": subject, "link": link, "sns": "skipped", "slack": "skipped"}
     context_fields = {"pipeline": f["pipeline"], "state": f["state"], "execution_id": f["execution_id"],
                       "request_id": request_id}
@@ -198,7 +292,7 @@ def handler(event, context=None) -> dict:
     secret_id = os.environ.get("SLACK_WEBHOOK_SECRET", "")
     if secret_id:
         try:
-            status = post_slack(slack_url(secret_id), slack_message(f, link))
+            status = post_slack(slack_url(secret_id), slack_message(f, link, x))
             result["slack"] = f"posted ({status})"
         except Exception as exc:  # Slack being down must not fail the notification
             result.update(status="error", slack=f"error: {type(exc).__name__}: {_safe_error(exc)}")

@@ -4,7 +4,8 @@
 #
 # Registers a new revision of the ECS service's current task definition with the image in
 # IMAGE_URI and the container environment and secrets from the spec, points the service at
-# it and writes imagedefinitions.json for the pipeline's ECS deploy action.
+# it with the spec's deployment configuration (the run's one rollout), and writes
+# deployment.json (that rollout) and imagedefinitions.json.
 # Needs IMAGE_URI, AWS credentials and a region; the aws CLI and python3 on PATH.
 set -euo pipefail
 
@@ -17,6 +18,10 @@ SPEC_SECRETS='{}'
 # Task-level size; empty keeps the current value.
 TASK_CPU=''
 TASK_MEMORY=''
+# The rollout: update-service's deploymentConfiguration (strategy rolling) and, for a
+# traffic-shifting strategy, its loadBalancers (empty: keep the service's own).
+DEPLOYMENT_CONFIGURATION='{"alarms":{"alarmNames":[],"enable":false,"rollback":false},"deploymentCircuitBreaker":{"enable":true,"rollback":true},"maximumPercent":200,"minimumHealthyPercent":100,"strategy":"ROLLING"}'
+LOAD_BALANCERS=''
 
 log() { printf 'update_taskdefinition: %s\n' "$*"; }
 fail() { printf 'update_taskdefinition: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -139,7 +144,27 @@ def imagedefinitions(dst, container, image):
         json.dump([{"name": container, "imageUri": image}], fh)
 
 
-COMMANDS = {"current": current, "transform": transform, "imagedefinitions": imagedefinitions}
+def request(dst, cluster, service, task_definition, configuration, load_balancers):
+    req = {"cluster": cluster, "service": service, "taskDefinition": task_definition,
+           "deploymentConfiguration": json.loads(configuration)}
+    if load_balancers:
+        req["loadBalancers"] = json.loads(load_balancers)
+    with open(dst, "w") as fh:
+        json.dump(req, fh, indent=2, sort_keys=True)
+
+
+def deployment(src, dst, task_definition):
+    svc = load(src).get("service") or {}
+    primary = next((d for d in svc.get("deployments") or [] if d.get("status") == "PRIMARY"), {})
+    out = {"serviceDeploymentArn": svc.get("currentServiceDeployment") or "-",
+           "deploymentId": primary.get("id") or "-", "taskDefinitionArn": task_definition}
+    with open(dst, "w") as fh:
+        json.dump(out, fh, indent=2, sort_keys=True)
+    note("rollout started: service deployment %s (deployment %s)" % (out["serviceDeploymentArn"], out["deploymentId"]))
+
+
+COMMANDS = {"current": current, "transform": transform, "imagedefinitions": imagedefinitions,
+            "request": request, "deployment": deployment}
 COMMANDS[sys.argv[1]](*sys.argv[2:])
 SHIPSPEC_HELPER
 
@@ -165,11 +190,14 @@ if ! new_arn="$(aws ecs register-task-definition --cli-input-json "file://$workd
 fi
 log "registered ${new_arn}"
 
-if ! aws ecs update-service --cluster "$CLUSTER" --service "$SERVICE" --task-definition "$new_arn" \
-    --query 'service.taskDefinition' --output text >/dev/null 2>"$workdir/error.txt"; then
+python3 "$helper" request "$workdir/update-service.json" "$CLUSTER" "$SERVICE" "$new_arn" \
+  "$DEPLOYMENT_CONFIGURATION" "$LOAD_BALANCERS"
+if ! aws ecs update-service --cli-input-json "file://$workdir/update-service.json" --output json \
+    >"$workdir/updated.json" 2>"$workdir/error.txt"; then
   fail "cannot update service '${SERVICE}' in cluster '${CLUSTER}': $(aws_error)"
 fi
 log "service '${SERVICE}' in cluster '${CLUSTER}' now uses ${new_arn}"
+python3 "$helper" deployment "$workdir/updated.json" deployment.json "$new_arn"
 
 python3 "$helper" imagedefinitions imagedefinitions.json "$CONTAINER" "$IMAGE_URI"
 log "wrote imagedefinitions.json for container '${CONTAINER}': ${IMAGE_URI}"

@@ -1,4 +1,4 @@
-"""THE table of known reasons why new ECS tasks do not start, and the doctor's own checks.
+"""THE table of known reasons why new ECS tasks do not start: one home for the data and the matching.
 
 Each `KnownFailure` has a regular expression matched against the texts ECS reports (a stopped
 task's `stoppedReason`, a container's `reason`, a service event, a deployment's
@@ -7,7 +7,10 @@ an AWS documentation page. Order is precedence: `match_reason` returns the first
 pattern matches, so specific entries (a full disk reported as CannotCreateContainerError) come
 before general ones (any CannotCreateContainerError).
 
-The doctor's checks by inspection (compiler/ops/doctor_checks.py) are documented with them:
+It lives in core because two parts match reasons against it: `shipspec doctor` (compiler/ops/) and
+the generated Deploy step (compiler/build/render/follow_script.py embeds `embedded_table()`, the
+patterns in precedence order, into the script CodeBuild runs, which cannot import shipspec). The
+doctor's checks by inspection (compiler/ops/doctor_checks.py) are documented with them:
 docs/troubleshooting.md is generated from both (compiler/ops/troubleshooting.py); a test keeps the
 committed file equal to it. Commands use <placeholders>; the doctor fills those it knows.
 """
@@ -19,16 +22,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Mapping, Optional
 
-from .doctor_checks import (
-    DOC_IMAGE_CLEANUP,
-    DOC_PULL,
-    DOC_SERVICE_EVENTS,
-    DOC_STOPPED_CODES,
-    DOC_TASK_STOPPED,
-    ECS_DOCS,
-    REPOST,
-    Severity,
-)
+Severity = Literal["error", "warning", "info"]
+
+# AWS documentation the entries (and the doctor's own checks, compiler/ops/doctor_checks.py) link to.
+ECS_DOCS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide"
+REPOST = "https://repost.aws/knowledge-center"
+DOC_STOPPED_CODES = f"{ECS_DOCS}/stopped-task-error-codes.html"
+DOC_PULL = f"{ECS_DOCS}/task_cannot_pull_image.html"
+DOC_SERVICE_EVENTS = f"{ECS_DOCS}/service-event-messages.html"
+DOC_IMAGE_CLEANUP = f"{ECS_DOCS}/automated_image_cleanup.html"
+DOC_AGENT_CONFIG = f"{ECS_DOCS}/ecs-agent-config.html"
+DOC_TASK_STOPPED = f"{REPOST}/ecs-task-stopped"
 
 Seen = Literal["stopped task", "container", "service event", "deployment"]
 
@@ -405,3 +409,11 @@ def fill(command: str, values: Mapping[str, str]) -> str:
 
 def doc_anchor(finding_id: str) -> str:
     return f"{TROUBLESHOOTING_PATH}#{finding_id}"
+
+
+def embedded_table() -> list[dict[str, str]]:
+    """The table as data for a program that cannot import shipspec (the generated Deploy step):
+    id, title, pattern (matched case-insensitively, first match wins) and severity, in precedence
+    order. Python's `re` on both sides, so the script matches exactly as `match_reason`. The fixes
+    stay in docs/troubleshooting.md: CodeBuild limits an inline buildspec to 25,600 characters."""
+    return [{"id": e.id, "title": e.title, "pattern": e.pattern, "severity": e.severity} for e in KNOWN_FAILURES]

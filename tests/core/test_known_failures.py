@@ -7,7 +7,7 @@ import re
 import pytest
 
 from compiler.ops.doctor_checks import CHECKS
-from compiler.ops.known_failures import KNOWN_FAILURES, TROUBLESHOOTING_PATH, fill, match_reason
+from compiler.core.known_failures import KNOWN_FAILURES, TROUBLESHOOTING_PATH, fill, match_reason
 from compiler.ops.troubleshooting import troubleshooting_markdown
 
 IDS = [e.id for e in KNOWN_FAILURES]
