@@ -103,7 +103,8 @@ def _pipeline_role(c: "ServiceConfig", source_statements: tuple[dict, ...]) -> d
         *_ecs_deploy_statements(c),
     ]
     return iam.role("codepipeline.amazonaws.com", "pipeline", statements, iam.resource_tags(c),
-                    f"CodePipeline {naming.pipeline_name(c)}", iam.pass_role_suppression())
+                    f"CodePipeline {naming.pipeline_name(c)}", iam.pass_role_suppression(),
+                    name=naming.role_name(c, "pipeline"))
 
 
 def _codebuild_action(name: str, project_id: str, inputs: list[str], output: str,
