@@ -126,7 +126,7 @@ def _source(action: dict, path: tuple, ctx: Context, artifact: str) -> SourceFac
             else Unknown("the repository")
         return SourceFact(name, "github-token", At(repo, cp + ("Repo",)), At(c.get("Branch"), cp + ("Branch",)),
                           artifact, _truthy(c.get("PollForSourceChanges"), True), path,
-                          token=At(config.get("OAuthToken"), cp + ("OAuthToken",)))
+                          token=At(c.get("OAuthToken"), cp + ("OAuthToken",)))
     if provider == "CodeCommit":
         return SourceFact(name, "codecommit", At(c.get("RepositoryName"), cp + ("RepositoryName",)),
                           At(c.get("BranchName"), cp + ("BranchName",)), artifact,
@@ -228,7 +228,7 @@ def read_facts(template: Template, ctx: Context, logical_id: str) -> PipelineFac
         str(evaluate(props.get("PipelineType", "V1"), ctx)), str(evaluate(props.get("ExecutionMode", "SUPERSEDED"), ctx)),
         evaluate((props.get("ArtifactStore") or {}).get("Location"), ctx) if isinstance(props.get("ArtifactStore"), dict)
         else None,
-        tuple(((r.get("Properties") or {}).get("AuthenticationConfiguration") or {}).get("SecretToken")
+        tuple(evaluate(((r.get("Properties") or {}).get("AuthenticationConfiguration") or {}).get("SecretToken"), ctx)
               for r in template.resources.values() if isinstance(r, dict) and r.get("Type") == WEBHOOK_TYPE
               and _targets(r, logical_id)),
         _roles(template, ctx, props, build, update))

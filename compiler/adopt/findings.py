@@ -77,7 +77,6 @@ class Report:
 
     service: str
     spec_file: str
-    written: bool
     environments: tuple[str, ...]
     mapped: tuple[Mapped, ...]
     defaulted: tuple[Defaulted, ...]
@@ -90,7 +89,7 @@ class Report:
             return {"file": x.file, "line": x.line}
 
         return {
-            "service": self.service, "spec_file": self.spec_file, "written": self.written,
+            "service": self.service, "spec_file": self.spec_file,
             "environments": list(self.environments),
             "mapped": [{"env": m.env or None, "from": {**loc(m.source), "path": m.source_path},
                         "to": m.spec_path, "value": m.value} for m in self.mapped],
@@ -104,7 +103,7 @@ class Report:
         }
 
 
-def merge_findings(service: str, spec_file: str, written: bool, parts: list[Findings],
+def merge_findings(service: str, spec_file: str, parts: list[Findings],
                    dropped: tuple[str, ...] = ()) -> Report:
     """One report from each environment's findings; a finding every environment has alike is shown
     once, without an environment."""
@@ -123,5 +122,5 @@ def merge_findings(service: str, spec_file: str, written: bool, parts: list[Find
                 out.extend(items)
         return tuple(out)
 
-    return Report(service, spec_file, written, envs, fold("mapped"), fold("defaulted"), fold("unrepresentable"),
+    return Report(service, spec_file, envs, fold("mapped"), fold("defaulted"), fold("unrepresentable"),
                   fold("differences"), dropped)

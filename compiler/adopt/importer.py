@@ -134,7 +134,7 @@ def import_templates(root: Path, inputs: list[TemplateInput], name: str | None =
     for out in parts:
         old, old_notify = facts_of[out.env]
         differences(configs[out.env], old, old_notify, out)
-    report = merge_findings(name, f"services/{name}.yaml", False, parts, dropped)
+    report = merge_findings(name, f"services/{name}.yaml", parts, dropped)
     return ImportResult(name, text, report, configs)
 
 

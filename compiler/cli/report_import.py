@@ -26,9 +26,10 @@ def _env(e: str) -> str:
     return f"[{e}] " if e else ""
 
 
-def format_import(report: Report, spec_text: str, fmt: str, note: str) -> str:
+def format_import(report: Report, spec_text: str, fmt: str, note: str, written: bool) -> str:
     if fmt == "json":
-        return json.dumps({**report.to_json(), "note": note, "spec": spec_text}, indent=2, sort_keys=True)
+        return json.dumps({**report.to_json(), "written": written, "note": note, "spec": spec_text}, indent=2,
+                          sort_keys=True)
     lines = [note, ""]
     lines.append(f"Mapped ({len(report.mapped)}): template or manifest -> spec")
     for m in report.mapped:

@@ -170,6 +170,7 @@ def run(args, console) -> int:
         path = console.root / "services" / f"{result.name}.yaml"
         rel = f"services/{result.name}.yaml"
         envs = ", ".join(result.report.environments)
+        written = False
         if args.dry_run:
             note = f"{rel} not written (--dry-run); environments: {envs}"
         elif path.exists() and not args.force:
@@ -177,8 +178,9 @@ def run(args, console) -> int:
             status = 1
         else:
             specwriter.write(path, result.text, force=True)
+            written = True
             note = f"{rel} written; environments: {envs}. Next: shipspec check, then shipspec adopt or apply"
-        console.print(format_import(result.report, result.text, args.format, note))
+        console.print(format_import(result.report, result.text, args.format, note, written))
         if args.dry_run and args.format == "text":
             console.print("\n" + result.text)
     return status
