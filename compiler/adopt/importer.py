@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..core.diagnostics import Diagnostic, Location, SpecError
+from ..core.errors import UsageError
 from ..spec.models import NAME_RE, ServiceConfig
 from . import specwriter
 from .cfn_actions import other_actions, repository
@@ -48,6 +49,20 @@ class ImportResult:
     text: str  # the spec, as written to services/<name>.yaml
     report: Report
     configs: Mapping[str, ServiceConfig]
+
+
+def declared_places(root: Path, envs: list[str]) -> dict[str, tuple[str, str]]:
+    """(account, region) of each environment, from services/_defaults.yaml; UsageError for one it does
+    not declare."""
+    declared = specwriter.defaults_of(root).get("environments") or {}
+    out = {}
+    for env in envs:
+        entry = declared.get(env) if isinstance(declared, dict) else None
+        if not isinstance(entry, dict) or "account" not in entry or "region" not in entry:
+            raise UsageError(f"environment '{env}' is not declared in services/_defaults.yaml (account and region); "
+                             f"declare it there first (declared: {', '.join(sorted(declared)) or 'none'})")
+        out[env] = (str(entry["account"]), str(entry["region"]))
+    return out
 
 
 def _derive_name(facts, env: str) -> str | None:

@@ -78,7 +78,7 @@ def _short_form(tag: str, value: Any) -> dict:
 def _convert(node: yaml.Node, path: tuple, lines: dict, depth: int = 0) -> Any:
     if depth > 100:
         raise ValueError("nesting deeper than 100 levels")
-    lines[path] = node.start_mark.line + 1
+    lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
@@ -87,7 +87,7 @@ def _convert(node: yaml.Node, path: tuple, lines: dict, depth: int = 0) -> Any:
                 raise ValueError(f"line {key_node.start_mark.line + 1}: mapping keys must be strings")
             if key == "<<":
                 raise ValueError(f"line {key_node.start_mark.line + 1}: merge keys ('<<') are not supported")
-            lines[path + (key,)] = value_node.start_mark.line + 1
+            lines[path + (key,)] = key_node.start_mark.line + 1  # the key's line: where a person looks
             out[key] = _convert(value_node, path + (key,), lines, depth + 1)
         value: Any = out
     elif isinstance(node, yaml.SequenceNode):

@@ -58,6 +58,18 @@ def _split(arg: str, default_env: str | None, what: str) -> tuple[str, str]:
     return default_env, arg
 
 
+def _pairs(items, option: str) -> dict[str, str]:
+    from ...core.errors import UsageError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise UsageError(f"{option} {item}: write KEY=VALUE")
+        out[key] = value
+    return out
+
+
 def _params(args) -> dict[str, dict[str, str]]:
     from ...core.errors import UsageError
 
@@ -71,26 +83,11 @@ def _params(args) -> dict[str, dict[str, str]]:
     return out
 
 
-def _places(root, envs) -> dict[str, tuple[str, str]]:
-    from ...adopt.specwriter import defaults_of
-    from ...core.errors import UsageError
-
-    declared = defaults_of(root).get("environments") or {}
-    out = {}
-    for env in envs:
-        entry = declared.get(env) if isinstance(declared, dict) else None
-        if not isinstance(entry, dict) or "account" not in entry or "region" not in entry:
-            raise UsageError(f"environment '{env}' is not declared in services/_defaults.yaml (account and region); "
-                             f"declare it there first (declared: {', '.join(sorted(declared)) or 'none'})")
-        out[env] = (str(entry["account"]), str(entry["region"]))
-    return out
-
-
 def _template_inputs(args, console):
     from pathlib import Path
 
     from ...adopt import tsource
-    from ...adopt.importer import TemplateInput
+    from ...adopt.importer import TemplateInput, declared_places
     from ...core.errors import UsageError
 
     pipelines: dict[str, tuple] = {}
@@ -114,7 +111,7 @@ def _template_inputs(args, console):
     for env in notes:
         if env not in pipelines:
             raise UsageError(f"a notification for {env}, which has no pipeline template or stack")
-    places = _places(console.root, list(pipelines))
+    places = declared_places(console.root, list(pipelines))
     params = _params(args)
     reader = _stack_reader(args, console) if any(k == "stack" for k, _ in [*pipelines.values(), *notes.values()]) \
         else None
@@ -160,9 +157,12 @@ def run(args, console) -> int:
     from ..report_import import format_import
 
     if args.copilot:
-        from ...adopt.copilot import import_copilot
+        from pathlib import Path
 
-        results = import_copilot(console.root, args)
+        from ...adopt.copilot import CopilotOptions, import_copilot
+
+        results = import_copilot(console.root, Path(args.copilot), CopilotOptions(
+            args.pipeline, _pairs(args.env_map, "--env-map"), args.connection_arn, _pairs(args.cluster, "--cluster")))
     else:
         results = [import_templates(console.root, _template_inputs(args, console), args.name, args.ecr_repository)]
     status = 0
