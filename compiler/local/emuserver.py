@@ -11,6 +11,8 @@ moto's server, with two changes that bring it closer to AWS.
   computes change sets asynchronously; executing it before then fails with
   `InvalidChangeSetStatus`, as on AWS, and it lists no changes. Both default to 0 (moto's instant answers). The waits sleep,
   so they cost no CPU: they exercise the polling paths and make `--jobs` measurable on the emulator.
+- **Resource import and retained deletion** (`shipspec adopt`): modelled in compiler/local/cfn_import.py,
+  whose notes say what and why.
 
 This module imports moto: only the emulator process loads it.
 """
@@ -26,6 +28,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 PATCHED = "_shipspec_patched"
+
+
+def model_resource_import() -> None:
+    """Import by name and retained deletion (compiler/local/cfn_import.py, for `shipspec adopt`)."""
+    from .cfn_import import install
+
+    install()
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
 
     fast_template_parsing()
     change_set_delay(latency.change_set_seconds)
+    model_resource_import()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
     print(f"shipspec emulator on http://{host}:{port}: {latency.describe()}", file=sys.stderr, flush=True)
