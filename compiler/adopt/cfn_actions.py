@@ -11,7 +11,6 @@ import yaml
 from ..core.diagnostics import Diagnostic, Location, dotted
 from ..spec.models import STAGE_NAME_RE
 from .cfn_pipeline import REPOSITORY_VARIABLES, PipelineMapper, _known
-from .facts import OtherAction
 from .resolve import evaluate
 
 ECR_TYPE = "AWS::ECR::Repository"
@@ -106,5 +105,3 @@ def other_actions(m: PipelineMapper) -> None:
     if stages:
         m.m.put("stages", list(stages.values()))
 
-
-__all__ = ["repository", "other_actions", "OtherAction"]

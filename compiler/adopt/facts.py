@@ -218,11 +218,10 @@ def read_facts(template: Template, ctx: Context, logical_id: str) -> PipelineFac
     others.extend(rest)
     webhooks = sum(1 for r in template.resources.values() if isinstance(r, dict) and r.get("Type") == WEBHOOK_TYPE
                    and _targets(r, logical_id))
-    primary = _primary(sources, build)
     return PipelineFacts(
         logical_id, At(evaluate(props.get("Name"), ctx), pp + ("Name",)),
         At(evaluate(props.get("RoleArn"), ctx), pp + ("RoleArn",)),
-        tuple(_rename(order, build, update)), tuple(sorted(sources, key=lambda s: s is not primary)),
+        tuple(_rename(order, build, update)), tuple(sources),
         build, update, deploy, tuple(approvals), tuple(others), webhooks,
         tuple(props.get("Triggers") or ()), At(evaluate(props.get("Tags") or [], ctx), pp + ("Tags",)),
         str(evaluate(props.get("PipelineType", "V1"), ctx)), str(evaluate(props.get("ExecutionMode", "SUPERSEDED"), ctx)),
@@ -275,10 +274,6 @@ def _rename(order: list[str], build: ProjectFact | None, update: ProjectFact | N
 def _targets(webhook: dict, pipeline_id: str) -> bool:
     props = webhook.get("Properties") if isinstance(webhook.get("Properties"), dict) else {}
     return props.get("TargetPipeline") == {"Ref": pipeline_id}
-
-
-def _primary(sources: list[SourceFact], build: ProjectFact | None) -> SourceFact | None:
-    return sources[0] if sources else None
 
 
 def _split_codebuild(template, ctx, actions, sources, deploy, stages):

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import yaml
 from pydantic import BaseModel
 
-from ..core.diagnostics import SpecError, dotted
+from ..core.diagnostics import dotted
 from ..spec.merge import split_environment
 from ..spec.models import ServiceConfig
 from ..spec.project import DEFAULTS_FILE, ENV_OVERRIDABLE, load_project
@@ -207,5 +207,3 @@ def write(path: Path, text: str, force: bool) -> None:
         fh.write(text)
     os.replace(tmp, path)
 
-
-__all__ = ["minimal", "emit", "verify", "write", "defaults_of", "SpecError"]

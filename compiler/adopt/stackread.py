@@ -20,6 +20,8 @@ def read_stack(cfn, name: str) -> tuple[tsource.Template, dict[str, str]]:
     text = json.dumps(body, indent=1) if isinstance(body, dict) else str(body or "")
     template = tsource.parse(text, f"stack {name}")
     desc = cfn.describe_stacks(StackName=state.stack_id or name)["Stacks"][0]
+    secret = {k for k, v in template.parameters.items()
+              if isinstance(v, dict) and str(v.get("NoEcho", "")).lower() == "true"}
     values = {p["ParameterKey"]: p.get("ResolvedValue") or p.get("ParameterValue", "")
-              for p in desc.get("Parameters") or () if "ParameterKey" in p}
-    return template, values
+              for p in desc.get("Parameters") or () if "ParameterKey" in p and p["ParameterKey"] not in secret}
+    return template, values  # NoEcho values stay unknown: AWS masks them, and a secret never enters a spec
