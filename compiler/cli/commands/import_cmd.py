@@ -166,6 +166,7 @@ def run(args, console) -> int:
     else:
         results = [import_templates(console.root, _template_inputs(args, console), args.name, args.ecr_repository)]
     status = 0
+    docs = []
     for result in results:
         path = console.root / "services" / f"{result.name}.yaml"
         rel = f"services/{result.name}.yaml"
@@ -180,7 +181,11 @@ def run(args, console) -> int:
             specwriter.write(path, result.text, force=True)
             written = True
             note = f"{rel} written; environments: {envs}. Next: shipspec check, then shipspec adopt or apply"
-        console.print(format_import(result.report, result.text, args.format, note, written))
+        docs.append(format_import(result.report, result.text, args.format, note, written))
         if args.dry_run and args.format == "text":
-            console.print("\n" + result.text)
+            docs[-1] += "\n\n" + result.text
+    if args.format == "json" and len(docs) != 1:  # one JSON document: a list, one report per spec
+        console.print("[\n" + ",\n".join(docs) + "\n]")
+    else:
+        console.print("\n\n".join(docs))
     return status
