@@ -10,7 +10,7 @@ import yaml
 
 from ..core.diagnostics import Diagnostic, Location, dotted
 from ..spec.models import STAGE_NAME_RE
-from .cfn_pipeline import REPOSITORY_VARIABLES, PipelineMapper, _known
+from .cfn_pipeline import REPOSITORY_VARIABLES, PipelineMapper, known
 from .resolve import evaluate
 
 ECR_TYPE = "AWS::ECR::Repository"
@@ -98,7 +98,7 @@ def other_actions(m: PipelineMapper) -> None:
         name = _stage_name(a.stage)
         stage = stages.setdefault(name, {"name": name, "after": after, "actions": []})
         action: dict = {"name": _stage_name(a.action), "commands": commands}
-        if a.project and _known(a.project.image.value) and m.f.build and a.project.image.value != m.f.build.image.value:
+        if a.project and known(a.project.image.value) and m.f.build and a.project.image.value != m.f.build.image.value:
             action["image"] = a.project.image.value
         stage["actions"].append(action)
         m.out.map(m.at(a.path), dotted(a.path), f"stages[{list(stages).index(name)}]", f"{name}/{action['name']}")

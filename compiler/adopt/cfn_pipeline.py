@@ -46,7 +46,7 @@ class Mapping:
         node[parts[-1]] = value
 
 
-def _known(value: Any) -> bool:
+def known(value: Any) -> bool:
     return not isinstance(value, (Unknown, ResourceRef)) and value is not None
 
 
@@ -72,7 +72,7 @@ class PipelineMapper:
         self.m.errors.append(Diagnostic(self.at(path), message, spec_path))
 
     def need(self, value: Any, path: tuple, spec_path: str, hint: str) -> bool:
-        if _known(value):
+        if known(value):
             return True
         why = value.why if isinstance(value, Unknown) else "a value known only once deployed"
         self.error(path, f"{spec_path} cannot be read from the template ({why}); {hint}", spec_path)
@@ -111,7 +111,7 @@ class PipelineMapper:
                                             "pass the parameter's value with --param NAME=VALUE"):
             entry["branch"] = s.branch.value
         if s.provider == "codestar" and s.connection is not None:
-            if _known(s.connection.value):
+            if known(s.connection.value):
                 entry["connection_arn"] = s.connection.value
             elif primary:
                 self.out.default(f"{spec}.connection_arn", None, f"the template's connection is "
@@ -171,7 +171,7 @@ class PipelineMapper:
         else:
             self.out.cannot(self.at(b.compute.path), f"compute type {b.compute.value}",
                             f"shipspec offers {', '.join(get_args(ComputeType))}")
-        if _known(b.image.value):
+        if known(b.image.value):
             self.map(b.image.path, "build.image", b.image.value)
         timeout = b.timeout.value if isinstance(b.timeout.value, int) else 60
         self.map(b.timeout.path, "build.timeout_minutes", max(5, min(480, int(timeout))))
@@ -228,14 +228,14 @@ class PipelineMapper:
                 and d.service.value != spec_name:
             self.map(d.service.path, "service.name", d.service.value)
         timeout = d.timeout.value
-        if _known(timeout) and str(timeout).isdigit():
+        if known(timeout) and str(timeout).isdigit():
             self.map(d.timeout.path, "deploy.timeout_minutes", max(1, min(60, int(timeout))))
         if d.file_name.value not in (None, "imagedefinitions.json"):
             self.out.cannot(self.at(d.file_name.path), f"deploy FileName {d.file_name.value}",
                             "shipspec's UpdateService writes imagedefinitions.json")
         env = {n: (v, p) for n, _k, v, p in (u.env if u else ())}
         container = env.get("CONTAINER_NAME")
-        if container and _known(container[0]) and container[0] != spec_name:
+        if container and known(container[0]) and container[0] != spec_name:
             self.map(container[1], "service.container", container[0])
         elif not container:
             self.out.default("service.container", spec_name, "the template does not say the container's name: "
@@ -253,7 +253,7 @@ class PipelineMapper:
     # --- names, repository, other actions -------------------------------------------------------------
     def names(self, default_pipeline: str) -> None:
         name = self.f.name
-        if _known(name.value) and name.value != default_pipeline:
+        if known(name.value) and name.value != default_pipeline:
             self.map(name.path, "names.pipeline", name.value)
         roles = {"pipeline_role": self.role(self.f.role.value)}
         if self.f.build:

@@ -18,7 +18,7 @@ from ..spec.models import NAME_RE, ServiceConfig
 from . import specwriter
 from .cfn_actions import other_actions, repository
 from .cfn_notify import map_notification, read_notification
-from .cfn_pipeline import PipelineMapper, _known
+from .cfn_pipeline import PipelineMapper, known
 from .compare import notification_differences, pipeline_differences
 from .facts import pipeline_resource, read_facts
 from .findings import Findings, Report, merge_findings
@@ -124,7 +124,7 @@ def import_templates(root: Path, inputs: list[TemplateInput], name: str | None =
             nctx = Context.of(inp.notification.data, inp.notification_parameters, inp.account, inp.region,
                               inp.notification_stack_name)
             try:
-                pipeline_name = facts.name.value if _known(facts.name.value) else f"{name}-{inp.env}"
+                pipeline_name = facts.name.value if known(facts.name.value) else f"{name}-{inp.env}"
                 m.m.values["notifications"] = map_notification(inp.notification, nctx, out, pipeline_name)
                 old_notify = read_notification(inp.notification, nctx)
             except SpecError as exc:

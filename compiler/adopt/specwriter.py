@@ -12,13 +12,14 @@ import os
 import shutil
 import tempfile
 import typing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 from pydantic import BaseModel
 
-from ..core.diagnostics import dotted
+from ..core.diagnostics import SpecError, dotted
 from ..spec.merge import split_environment
 from ..spec.models import ServiceConfig
 from ..spec.project import DEFAULTS_FILE, ENV_OVERRIDABLE, load_project
@@ -186,7 +187,12 @@ def verify(root: Path, name: str, text: str, per_env: Mapping[str, dict]) -> dic
         if defaults.exists():
             shutil.copyfile(defaults, services / DEFAULTS_FILE)
         (services / f"{name}.yaml").write_text(text, encoding="utf-8")
-        project = load_project(Path(tmp), [name])
+        try:
+            project = load_project(Path(tmp), [name])
+        except SpecError as exc:  # say plainly that this is the spec import would write, not one on disk
+            raise SpecError([replace(d, location=replace(d.location, file=f"{d.location.file} (as import would "
+                                                                              "write it; nothing was written)"))
+                             for d in exc.diagnostics]) from None
     configs = {s.config.environment.name: s.config for s in project.services}
     for env, values in per_env.items():
         dumped = configs[env].model_dump()

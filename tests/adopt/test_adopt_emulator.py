@@ -193,3 +193,15 @@ def test_adopt_on_the_emulator_server_process(tmp_path):
         r = _adopt(emu, "--yes")
         assert r.status == 0, r.err
         _assert_taken_over(emu, before)
+
+
+def test_a_codebuild_project_name_cloudformation_cannot_import_blocks_the_takeover(adopting):
+    """Keeping the old project's name would make creating shipspec's stack fail (CloudFormation cannot
+    import a CodeBuild project): the plan says so, and nothing is changed."""
+    emu, before = adopting
+    emu.edit("video-api", "names:\n", "names:\n  build_project: video-api-docker-build-stg\n")
+    r = _adopt(emu, "--yes")
+    assert r.status == 1
+    assert "BuildProject (AWS::CodeBuild::Project video-api-docker-build-stg) exists, and CloudFormation cannot " \
+           "import" in r.out
+    assert OLD in emu.stacks(STG) and PIPELINE not in emu.stacks(STG) and _identity(emu) == before

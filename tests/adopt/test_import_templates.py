@@ -229,3 +229,19 @@ def test_an_undeclared_environment_is_a_usage_error(tmp_path):
     result = run_cli("import", str(HANDWRITTEN / "news-web-stg.json"), "--env", "qa", root=root)
     assert result.status == 2
     assert "environment 'qa' is not declared in services/_defaults.yaml" in result.err
+
+
+def test_a_spec_that_would_not_validate_is_not_written(tmp_path):
+    """A CodeStar source needs a connection: without one in the template or _defaults.yaml, the spec
+    import would write is invalid, and the error says so (pointing into that spec)."""
+    root = scratch_repo(tmp_path)
+    (root / "services" / "_defaults.yaml").write_text(
+        "environments:\n  stg:\n    account: \"111111111111\"\n    region: ap-northeast-1\n")
+    text = (HANDWRITTEN / "news-web-stg.json").read_text().replace('"Default": "arn:aws:codeconnections', '"X": "')
+    path = tmp_path / "no-connection.json"
+    path.write_text(text)
+    result = run_cli("import", str(path), "--env", "stg", root=root)
+    assert result.status == 1
+    assert "services/news-web.yaml (as import would write it; nothing was written)" in result.err
+    assert "connection_arn" in result.err
+    assert not (root / "services" / "news-web.yaml").exists()
