@@ -13,6 +13,8 @@ import pytest
 
 from compiler.adopt import steps as adopt_steps
 from compiler.adopt import takeover
+from compiler.build.render import codebuild, notification, sources
+from compiler.build.render import pipeline as render_pipeline
 from compiler.local.cfn_import import install
 from compiler.local.adapt import adapt
 from support.adopt import HANDWRITTEN
@@ -87,7 +89,8 @@ def _assert_taken_over(emu, before: dict) -> None:
     assert _identity(emu) == before, "the pipeline, its history, the repository and the roles are the same"
     listed = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in emu.client("cloudformation", STG)
               .list_stack_resources(StackName=PIPELINE)["StackResourceSummaries"]}
-    assert listed["Pipeline"] == "video-api-stg" and listed["Repository"] == "media/video-api"
+    assert listed[render_pipeline.PIPELINE] == "video-api-stg"
+    assert listed[render_pipeline.REPOSITORY] == "media/video-api"
     # nothing deleted: the old CodeBuild projects are retained (shipspec made its own)
     projects = emu.client("codebuild", STG).list_projects()["projects"]
     assert {"video-api-docker-build-stg", "video-api-update-service-stg"} <= set(projects)
@@ -102,10 +105,12 @@ def test_plan_shows_imports_creations_and_what_stays_unmanaged(adopting):
     assert r.status == 0, r.err
     plan = json.loads(r.out)
     imported = {(i["logical_id"], i["name"]) for i in plan["imported"]}
-    assert imported == {("Pipeline", "video-api-stg"), ("Repository", "media/video-api"),
-                        ("PipelineRole", "video-api-stg-codepipeline"), ("BuildRole", "video-api-stg-codebuild")}
+    assert imported == {(render_pipeline.PIPELINE, "video-api-stg"), (render_pipeline.REPOSITORY, "media/video-api"),
+                        (render_pipeline.PIPELINE_ROLE, "video-api-stg-codepipeline"),
+                        (codebuild.BUILD_ROLE, "video-api-stg-codebuild")}
     created = {c["logical_id"] for c in plan["created"]}
-    assert {"BuildProject", "UpdateProject", "UpdateRole", "SourceWebhook", "NotifyTopic"} <= created
+    assert {codebuild.BUILD_PROJECT, codebuild.UPDATE_PROJECT, codebuild.UPDATE_ROLE, sources.WEBHOOK,
+            notification.TOPIC} <= created
     unmanaged = {u["logical_id"]: u for u in plan["retained_unmanaged"]}
     assert set(unmanaged) == {"BuildProject", "UpdateProject", "Webhook"}
     assert "starts the pipeline" in unmanaged["Webhook"]["note"]
