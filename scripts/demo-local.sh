@@ -5,7 +5,8 @@
 #   (a healthy service, then a broken one) -> a rollout followed to success and one rolled back with
 #   its diagnosis (`local deploy`: the generated UpdateService and Deploy scripts with the AWS CLI)
 #   -> status and rollback -> edit a spec (build settings and a container variable)
-#   -> plan again (resource changes and a runtime row) -> local down.
+#   -> plan again (resource changes and a runtime row) -> import a hand-written pipeline (a template
+#   of tests/adopt/fixtures/) into a spec, with its report -> local down.
 # `shipspec local seed` writes demo data into the emulator only (the emulator runs no pipeline and
 # no containers, so the ECS side of status/doctor is seeded).
 # Run from the repository root (`make demo` does). Needs shipspec on PATH (or python3 with the
@@ -126,5 +127,30 @@ if ! grep -q '^Runtime changes' "$out" || ! grep -q 'environment variable LOG_LE
   echo "demo-local: the plan does not show the runtime row" >&2
   exit 1
 fi
+
+step "shipspec import: a hand-written pipeline template (GitHub token, EC2) and its notification template -> a spec"
+adopt_root="$scratch/adopt"
+mkdir -p "$adopt_root/services"
+cp "$root/services/_defaults.yaml" "$adopt_root/services/"
+legacy="$root/tests/adopt/fixtures/handwritten"
+report="$scratch/import-report.txt"
+"${cli[@]}" --root "$adopt_root" import "stg=$legacy/video-api-stg.yml" "prod=$legacy/video-api-prod.yml" \
+  --notification "stg=$legacy/video-api-notification-stg.yml" \
+  --notification "prod=$legacy/video-api-notification-prod.yml" | tee "$report"
+for section in 'Mapped (' 'Not representable (' 'Differences of the generated pipeline'; do
+  if ! grep -q "$section" "$report"; then
+    echo "demo-local: the import report has no '$section' section" >&2
+    exit 1
+  fi
+done
+echo "--- the spec it wrote ---"
+cat "$adopt_root/services/video-api.yaml"
+"${cli[@]}" --root "$adopt_root" validate
+if ! "${cli[@]}" --root "$adopt_root" build >"$scratch/import-build.txt" 2>&1; then
+  cat "$scratch/import-build.txt" >&2
+  echo "demo-local: the imported spec does not build" >&2
+  exit 1
+fi
+echo "the imported spec validates and builds"
 
 step "shipspec local down"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "compiler"
 # Each part may import itself and the parts before it (the README's "Architecture" section).
-ORDER = ("core", "spec", "build", "lint", "deploy", "ops", "local", "cli")
-AWS_EDGES = ("deploy", "ops", "local")
+ORDER = ("core", "spec", "build", "lint", "deploy", "adopt", "ops", "local", "cli")
+AWS_EDGES = ("deploy", "adopt", "ops", "local")
 SHIPPED = ("assets",)  # files shipped to AWS as they are (the Lambda); never imported by the compiler
 
 
@@ -141,4 +141,5 @@ def test_a_cycle_is_named_even_through_lazy_imports(tmp_path):
 
 def test_boto3_outside_the_aws_edges_is_refused(tmp_path):
     package = _package(tmp_path, {"spec/models.py": "import boto3\n", "ops/status.py": "import botocore\n"})
-    assert violations(package) == ["compiler/spec/models.py:1: imports boto3; only deploy, ops, local talk to AWS"]
+    assert violations(package) == ["compiler/spec/models.py:1: imports boto3; only deploy, adopt, ops, local talk "
+                                   "to AWS"]

@@ -13,6 +13,8 @@ moto's server, with changes that bring it closer to AWS.
   so they cost no CPU: they exercise the polling paths and make `--jobs` measurable on the emulator.
 - **ECS service deployments**, which moto lacks: UpdateService starts one, and the rollout ends as
   the service's tags ask (compiler/local/service_deployments.py says what is modelled and why).
+- **Resource import and retained deletion** (`shipspec adopt`): modelled in compiler/local/cfn_import.py,
+  whose notes say what and why.
 
 This module imports moto: only the emulator process loads it.
 """
@@ -28,6 +30,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 PATCHED = "_shipspec_patched"
+
+
+def model_resource_import() -> None:
+    """Import by name and retained deletion (compiler/local/cfn_import.py, for `shipspec adopt`)."""
+    from .cfn_import import install
+
+    install()
 
 
 @dataclass(frozen=True)
@@ -169,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     from .service_deployments_api import install as install_service_deployments
 
     install_service_deployments()
+    model_resource_import()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
     print(f"shipspec emulator on http://{host}:{port}: {latency.describe()}", file=sys.stderr, flush=True)

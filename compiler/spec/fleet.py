@@ -19,20 +19,26 @@ from .stage_plan import plans
 if TYPE_CHECKING:
     from .loaded import ServiceEnv
 
+GLOBAL_KIND = "IAM role"  # named once per account, in every region
+
 
 def named_resources(s: "ServiceEnv") -> Iterable[tuple[str, str, tuple]]:
     """(kind, physical name, spec path) of every named resource this service/env creates."""
     c = s.config
     if c.build.manage_repository:
         yield "ECR repository", c.build.ecr_repository, ("build", "ecr_repository")
-    yield "CodePipeline pipeline", naming.pipeline_name(c), ("name",)
-    for project in (naming.build_project(c), naming.update_project(c)):
-        yield "CodeBuild project", project, ("name",)
+    yield "CodePipeline pipeline", naming.pipeline_name(c), ("names", "pipeline") if c.names.pipeline else ("name",)
+    for field, project in (("build_project", naming.build_project(c)), ("update_project", naming.update_project(c))):
+        yield "CodeBuild project", project, ("names", field) if getattr(c.names, field) else ("name",)
     positions = [(i, j) for i, stage in enumerate(c.stages) for j in range(len(stage.actions))]
     for (i, j), plan in zip(positions, plans(c)):  # plans() keeps stage/action order
         yield "CodeBuild project", plan.project_name, ("stages", i, "actions", j, "name")
     for stack in naming.stack_names(c).values():
         yield "CloudFormation stack", stack, ("name",)
+    for kind in naming.ROLE_KINDS:
+        role = naming.role_name(c, kind)
+        if role:
+            yield GLOBAL_KIND, role, ("names", f"{kind}_role")
 
 
 def check_fleet(services: list["ServiceEnv"]) -> list[Diagnostic]:
@@ -41,16 +47,18 @@ def check_fleet(services: list["ServiceEnv"]) -> list[Diagnostic]:
     for s in services:
         env = s.config.environment
         for kind, name, path in named_resources(s):
-            owners[(env.account, env.region, kind, name)].append((s, path))
+            owners[(env.account, "" if kind == GLOBAL_KIND else env.region, kind, name)].append((s, path))
     out = check_agent_config_conflicts(services) + check_deploy_targets(services)
     for (account, region, kind, name), users in sorted(owners.items(), key=lambda kv: kv[0]):
         if len(users) < 2:
             continue
         places = ", ".join(f"{u.config.name}/{u.config.environment.name} ({u.where(*p)})" for u, p in users)
         fix = ("set build.manage_repository: false on all but one, or use distinct names" if kind == "ECR repository"
+               else "give each its own names.*_role (IAM role names are account-wide)" if kind == GLOBAL_KIND
                else "rename a service, environment, stage or action so the names differ")
         for u, path in users:
-            out.append(Diagnostic(u.where(*path), f"{kind} '{name}' in account {account} region {region} "
+            out.append(Diagnostic(u.where(*path), f"{kind} '{name}' in account {account}"
+                                  f"{f' region {region}' if region else ''} "
                                   f"would be created by more than one pipeline: {places}; {fix}", dotted(path)))
     return out
 

@@ -25,6 +25,7 @@ from pydantic import (
 
 from ..core.codepipeline import BUILTIN_STAGES
 from .rollout import Deploy, LoadBalancer
+from .physical_names import Names
 
 NAME_RE = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 ENV_RE = r"^[a-z][a-z0-9]{0,9}$"
@@ -376,6 +377,7 @@ SECTION_MODELS = {
     "service": Service,
     "deploy": Deploy,
     "notifications": Notifications,
+    "names": Names,
 }
 
 
@@ -403,6 +405,7 @@ class ServiceConfig(_Model):
     stages: list[Stage] = Field(
         default_factory=list, max_length=40,
         description="Custom pipeline stages, each inserted after a built-in stage (see Stage).")
+    names: Names = Field(default_factory=Names, description=Names.__doc__)
     environment: Environment = Field(description="The environment this configuration is for (from `environments`).")
 
     @property

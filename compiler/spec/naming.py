@@ -25,7 +25,8 @@ def base(c: "ServiceConfig") -> str:
 
 
 def pipeline_name(c: "ServiceConfig") -> str:
-    return base(c)
+    """`names.pipeline` (a name kept from an adopted pipeline), else `<service>-<env>`."""
+    return c.names.pipeline or base(c)
 
 
 def stack_names(c: "ServiceConfig") -> dict[str, str]:
@@ -53,14 +54,25 @@ def service_tags(c: "ServiceConfig") -> tuple[tuple[str, str], ...]:
 
 def build_project(c: "ServiceConfig") -> str:
     """The CodeBuild project that builds and pushes the image."""
-    return f"{base(c)}-build"
+    return c.names.build_project or f"{base(c)}-build"
 
 
 def update_project(c: "ServiceConfig") -> str:
     """The CodeBuild project that registers the task definition revision."""
-    return f"{base(c)}-update"
+    return c.names.update_project or f"{base(c)}-update"
 
 
 def deploy_project(c: "ServiceConfig") -> str:
     """The CodeBuild project that follows the rollout UpdateService started (the Deploy stage)."""
     return f"{base(c)}-deploy"
+
+
+ROLE_KINDS = ("pipeline", "build", "update")
+
+
+def role_name(c: "ServiceConfig", kind: str) -> str | None:
+    """The IAM role name `names.<kind>_role` keeps (kind: pipeline, build or update), or None: then
+    CloudFormation names the role."""
+    if kind not in ROLE_KINDS:
+        raise ValueError(f"unknown role kind {kind!r}")
+    return getattr(c.names, f"{kind}_role")

@@ -20,7 +20,7 @@ from .pydantic_errors import pydantic_diagnostics
 from .yamlsrc import LDict, load_file
 
 DEFAULTS_FILE = project_warnings.DEFAULTS_FILE
-ENV_OVERRIDABLE = ("description", "tags", "source", "build", "service", "deploy", "notifications", "stages")
+ENV_OVERRIDABLE = ("description", "tags", "source", "build", "service", "deploy", "notifications", "stages", "names")
 _ENV_NAME = re.compile(ENV_RE)
 
 

@@ -9,6 +9,7 @@ import json
 from support.plan import PROD, STG, by_name, emu, moto_endpoint, plan_json  # noqa: F401 (fixtures)
 
 from compiler.deploy.aws.protect import stack_policy
+from compiler.deploy.plan import VERSION as PLAN_VERSION
 
 pytestmark = pytest.mark.slow
 
@@ -124,7 +125,7 @@ def test_apply_refuses_a_plan_file_that_is_not_a_plan(emu, tmp_path):
     bad = tmp_path / "plan.json"
     bad.write_text('{"version": 7}')
     r = emu.cli("apply", "--local", "--yes", "--plan", str(bad))
-    assert r.status == 1 and "not a shipspec plan of version 2" in r.err
+    assert r.status == 1 and f"not a shipspec plan of version {PLAN_VERSION}" in r.err
 
 
 def test_stateful_replacement_needs_allow_replace(emu):

@@ -214,6 +214,17 @@ EFFECTS: dict[str, tuple[dict, str, str]] = {
     "environment.account": ({"environment": {"account": "333333333333"}, "source": {"connection_arn": ARN.replace(
         "222222222222", "333333333333")}}, STACKS, "333333333333"),
     "environment.region": ({"environment": {"region": "eu-west-1"}}, STACKS, "eu-west-1"),
+    # names kept from an adopted pipeline: each becomes the physical name CloudFormation imports
+    "names.pipeline": ({"names": {"pipeline": "news-web-production"}}, "codepipeline.yml", "Name: news-web-production"),
+    "names.build_project": ({"names": {"build_project": "newsweb-docker"}}, "codepipeline.yml", "Name: newsweb-docker"),
+    "names.update_project": ({"names": {"update_project": "newsweb-deploy"}}, "codepipeline.yml",
+                             "Name: newsweb-deploy"),
+    "names.pipeline_role": ({"names": {"pipeline_role": "newsweb-codepipeline"}}, "codepipeline.yml",
+                            "RoleName: newsweb-codepipeline"),
+    "names.build_role": ({"names": {"build_role": "newsweb-codebuild"}}, "codepipeline.yml",
+                         "RoleName: newsweb-codebuild"),
+    "names.update_role": ({"names": {"update_role": "newsweb-codebuild-update"}}, "codepipeline.yml",
+                          "RoleName: newsweb-codebuild-update"),
 }
 # fields with no effect on purpose, and why
 NO_EFFECT = {

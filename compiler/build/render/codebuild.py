@@ -159,14 +159,15 @@ def render_projects(c: "ServiceConfig", repository_id: str | None) -> dict[str, 
     out: dict[str, dict] = {}
     out[BUILD_LOGS] = log_group(f"/aws/codebuild/{names[BUILD_PROJECT]}", tags)
     out[BUILD_ROLE] = iam.role("codebuild.amazonaws.com", "build", _build_statements(c, repository_id), tags,
-                               f"CodeBuild {names[BUILD_PROJECT]}: build and push the image")
+                               f"CodeBuild {names[BUILD_PROJECT]}: build and push the image",
+                               name=naming.role_name(c, "build"))
     out[BUILD_PROJECT] = _project(
         names[BUILD_PROJECT], f"Builds and pushes the {c.name} image ({c.environment.name})", BUILD_ROLE, BUILD_LOGS,
         build_buildspec(c) if inline else f"{REPO_DIR}/buildspec.yml", True, build_env, c, c.build.timeout_minutes)
     out[UPDATE_LOGS] = log_group(f"/aws/codebuild/{names[UPDATE_PROJECT]}", tags)
     out[UPDATE_ROLE] = iam.role("codebuild.amazonaws.com", "update", _update_statements(c), tags,
                                 f"CodeBuild {names[UPDATE_PROJECT]}: new task definition revision for the service",
-                                iam.pass_role_suppression())
+                                iam.pass_role_suppression(), name=naming.role_name(c, "update"))
     update = _project(
         names[UPDATE_PROJECT], f"Registers the {c.name} task definition revision and starts the rollout "
         f"({c.environment.name})", UPDATE_ROLE,

@@ -23,17 +23,18 @@ def resource_tags(c: "ServiceConfig") -> list[dict]:
 
 
 def role(principal: str, policy_name: str, statements: list[dict], tags: list[dict], description: str,
-         metadata: dict | None = None) -> dict:
+         metadata: dict | None = None, name: str | None = None) -> dict:
     """An AWS::IAM::Role trusted by one service principal, with one inline policy.
 
-    No RoleName: CloudFormation generates it, so deploying needs only CAPABILITY_IAM and
-    two stacks never clash. Inline policies are created with the role, before anything
-    that uses the role can run.
+    No RoleName unless `name` is given (`names.*_role`, a role kept from an adopted pipeline):
+    CloudFormation generates it, so two stacks never clash. Inline policies are created with the
+    role, before anything that uses the role can run.
     """
     out: dict = {"Type": "AWS::IAM::Role"}
     if metadata:
         out["Metadata"] = metadata
     out["Properties"] = {
+        **({"RoleName": name} if name else {}),
         "Description": description,
         "AssumeRolePolicyDocument": cfn.assume_role_policy(principal),
         "Policies": [{"PolicyName": policy_name, "PolicyDocument": cfn.policy(statements)}],

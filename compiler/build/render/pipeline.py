@@ -89,7 +89,7 @@ def _pipeline_role(c: "ServiceConfig", source_statements: tuple[dict, ...]) -> d
                   sid="RunProjects"),
     ]
     return iam.role("codepipeline.amazonaws.com", "pipeline", statements, iam.resource_tags(c),
-                    f"CodePipeline {naming.pipeline_name(c)}")
+                    f"CodePipeline {naming.pipeline_name(c)}", name=naming.role_name(c, "pipeline"))
 
 
 def _codebuild_action(name: str, project_id: str, inputs: list[str], output: str | None,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Union
 
 from ...core.codepipeline import PRIMARY_ARTIFACT, SOURCE_NAMESPACE
+from ...spec import naming
 from . import cfn, iam
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def _event_rule(c: "ServiceConfig", pipeline_id: str, pattern: dict) -> list[tup
     rule = {
         "Type": "AWS::Events::Rule",
         "Properties": {
-            "Description": f"Starts pipeline {c.name}-{c.environment.name} when its primary source changes",
+            "Description": f"Starts pipeline {naming.pipeline_name(c)} when its primary source changes",
             "EventPattern": pattern,
             "State": "ENABLED",
             "Targets": [{"Id": "pipeline", "Arn": iam.pipeline_arn(pipeline_id), "RoleArn": cfn.getatt(EVENT_ROLE, "Arn")}],

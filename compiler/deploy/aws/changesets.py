@@ -151,13 +151,20 @@ def change_set_type(state: StackState, label: str, retire_hint: str) -> str:
     return "UPDATE"
 
 
-def create(ctx: RunContext, cfn, name: str, cs_type: str, template: dict, parameters, tags) -> tuple[str, str]:
-    """Create a change set; (name, id)."""
+def create(ctx: RunContext, cfn, name: str, cs_type: str, template: dict, parameters, tags,
+           options: dict | None = None) -> tuple[str, str]:
+    """Create a change set; (name, id). `options` adds or replaces CreateChangeSet arguments
+    (adoption: ImportExistingResources, parameters kept with UsePreviousValue)."""
     cs_name = ctx.change_set_name(name)
     kwargs = dict(StackName=name, ChangeSetName=cs_name, ChangeSetType=cs_type, Capabilities=CAPABILITIES,
                   Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters],
                   Tags=[{"Key": k, "Value": v} for k, v in tags],
                   Description=f"shipspec run {ctx.run_id}", **template)
+    for key, value in (options or {}).items():  # None leaves an argument out (Tags: keep the stack's own)
+        if value is None:
+            kwargs.pop(key, None)
+        else:
+            kwargs[key] = value
     try:
         resp = cfn.create_change_set(**kwargs)
     except ClientError as exc:
