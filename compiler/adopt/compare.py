@@ -70,6 +70,11 @@ def pipeline_differences(old: PipelineFacts, new: PipelineFacts, out: Findings) 
                             ("timeout (minutes)", old.deploy.timeout.value, new.deploy.timeout.value)):
             if _text(a) != _text(b):
                 out.differs(f"ECS deploy {label}", _text(a), _text(b))
+        if old.deploy.file_name.value is not None and new.deploy.file_name.value is None:
+            out.differs("Deploy stage", "the ECS deploy action, which registers a second task definition revision "
+                        "and starts a second rollout after UpdateService's",
+                        "one rollout per run: UpdateService starts it, Deploy follows that rollout and fails when "
+                        "it is rolled back (docs/deploys.md)")
     old_roles, new_roles = dict(old.roles), dict(new.roles)
     for what in old_roles:  # kept by name or not, each role's permissions become shipspec's
         a, b = _text(old_roles[what]), _text(new_roles.get(what))

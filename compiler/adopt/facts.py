@@ -214,7 +214,10 @@ def read_facts(template: Template, ctx: Context, logical_id: str) -> PipelineFac
                 others.append(OtherAction(stage_name, name, f"{category}/{owner}/{provider}", ap))
                 kinds.add(stage_name)
         order.append(_stage_kind(stage_name, kinds))
-    build, update, rest = _split_codebuild(template, ctx, codebuild, sources, deploy, stages)
+    if deploy is None:  # a pipeline of shipspec's own shape: UpdateService starts the rollout, Deploy follows it
+        build, update, deploy, rest = _shipspec_rollout(template, ctx, codebuild)
+    else:
+        build, update, rest = _split_codebuild(template, ctx, codebuild, sources, deploy, stages)
     others.extend(rest)
     webhooks = sum(1 for r in template.resources.values() if isinstance(r, dict) and r.get("Type") == WEBHOOK_TYPE
                    and _targets(r, logical_id))
@@ -274,6 +277,32 @@ def _rename(order: list[str], build: ProjectFact | None, update: ProjectFact | N
 def _targets(webhook: dict, pipeline_id: str) -> bool:
     props = webhook.get("Properties") if isinstance(webhook.get("Properties"), dict) else {}
     return props.get("TargetPipeline") == {"Ref": pipeline_id}
+
+
+def _shipspec_rollout(template, ctx, actions):
+    """(build, update, deploy, other actions) of a pipeline whose UpdateService CodeBuild action starts
+    the rollout and whose Deploy CodeBuild action follows it (shipspec's own shape, no ECS deploy
+    action): the cluster and service come from the UpdateService project's runtime record
+    (Metadata.shipspec.runtime), the timeout from the Deploy project's."""
+    facts = []
+    for action, ap, stage, name in actions:
+        c = action.get("Configuration") if isinstance(action.get("Configuration"), dict) else {}
+        facts.append(_project(template, ctx, evaluate(c.get("ProjectName"), ctx), name, stage, ap))
+    update_i = next((i for i, (_a, _p, stage, _n) in enumerate(actions) if stage == "UpdateService"), None)
+    deploy_i = next((i for i, (_a, _p, stage, _n) in enumerate(actions) if stage == "Deploy"), None)
+    build_i = next((i for i in range(len(actions)) if update_i is None or i < update_i), None)
+    update = facts[update_i] if update_i is not None else None
+    deploy = None
+    if update is not None and deploy_i is not None and facts[deploy_i] is not None:
+        meta = (template.resources.get(update.logical_id) or {}).get("Metadata") or {}
+        runtime = ((meta.get("shipspec") or {}).get("runtime") or {}) if isinstance(meta, dict) else {}
+        mp = ("Resources", update.logical_id, "Metadata", "shipspec", "runtime")
+        follower = facts[deploy_i]
+        deploy = DeployFact(At(runtime.get("cluster"), mp + ("cluster",)), At(runtime.get("service"), mp + ("service",)),
+                            follower.timeout, At(None), actions[deploy_i][1])
+    rest = [OtherAction(stage, name, "Build/AWS/CodeBuild", ap, facts[i])
+            for i, (_a, ap, stage, name) in enumerate(actions) if i not in (build_i, update_i, deploy_i)]
+    return (facts[build_i] if build_i is not None else None), update, deploy, rest
 
 
 def _split_codebuild(template, ctx, actions, sources, deploy, stages):

@@ -138,7 +138,8 @@ def test_report_points_at_template_lines(tmp_path):
     branch = next(m for m in report["mapped"] if m["to"] == "source.branch" and m["env"] == "stg")
     assert "GitHubBranch" in text[branch["from"]["line"] - 1]
     kinds = {d["what"] for d in report["differences"]}
-    assert {"stage order", "pipeline type", "Build project name", "SNS topic", "artifact store"} <= kinds
+    assert {"stage order", "pipeline type", "Build project name", "SNS topic", "artifact store", "webhook secret",
+            "Deploy stage"} <= kinds  # the per-webhook secret and one rollout per run are differences too
 
 
 def test_text_report_has_every_section(tmp_path):

@@ -21,6 +21,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from ...spec import naming
+from .follow_script import DEPLOY_BUILDSPEC, FOLLOW_SCRIPT, deploy_buildspec, follow_script
 from .service_files import (REPO_DIR, SCRIPT_NAME, TAG_LENGTH, build_buildspec, repository_uri, update_buildspec,
                             update_script)
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from ...spec.models import ServiceConfig
 
 METADATA_KEY = "runtime"  # under the resource's Metadata.shipspec
-SERVICE_REPO_FILES = ("buildspec.yml", "updatespec.yml", SCRIPT_NAME)
+SERVICE_REPO_FILES = ("buildspec.yml", "updatespec.yml", SCRIPT_NAME, DEPLOY_BUILDSPEC, FOLLOW_SCRIPT)
 
 
 def _sha(text: str) -> str:
@@ -37,7 +38,8 @@ def _sha(text: str) -> str:
 
 def service_repo_files(c: "ServiceConfig") -> dict[str, str]:
     """File name -> text of what the service repository keeps under codepipeline/ (repo mode)."""
-    return {"buildspec.yml": build_buildspec(c), "updatespec.yml": update_buildspec(c), SCRIPT_NAME: update_script(c)}
+    return {"buildspec.yml": build_buildspec(c), "updatespec.yml": update_buildspec(c), SCRIPT_NAME: update_script(c),
+            DEPLOY_BUILDSPEC: deploy_buildspec(c), FOLLOW_SCRIPT: follow_script(c)}
 
 
 def runtime_manifest(c: "ServiceConfig") -> dict:
