@@ -137,7 +137,8 @@ def change_lines(change: ResourceChange) -> list[str]:
 
 
 _FIELD = {"image": "image", "cluster": "cluster", "service": "ECS service", "container": "container",
-          "cpu": "task cpu", "memory": "task memory", "buildspec": "build.buildspec"}
+          "cpu": "task cpu", "memory": "task memory", "buildspec": "build.buildspec", "strategy": "deploy.strategy",
+          "load_balancers": "load balancers of the traffic-shifting rollout"}
 
 
 def runtime_row(r: RuntimeRow) -> str:
@@ -149,6 +150,14 @@ def runtime_row(r: RuntimeRow) -> str:
         if r.op == "remove":
             return (f"- {what} (was {format_value(r.before)}): no longer set by the spec; the update keeps it in "
                     "the running container until it is removed from the task definition by hand")
+        before, after = format_pair(r.before, r.after)
+        return f"~ {what}: {before} -> {after}"
+    if r.field == "deployment":  # update-service sends the whole configuration on every run
+        what = f"rollout setting {r.key}"
+        if r.op == "remove":
+            return f"- {what} (was {format_value(r.before)})"
+        if r.op == "add":
+            return f"+ {what} = {format_value(r.after)}"
         before, after = format_pair(r.before, r.after)
         return f"~ {what}: {before} -> {after}"
     what = _FIELD.get(r.field, r.field)

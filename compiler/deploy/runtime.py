@@ -4,7 +4,8 @@ The pipeline template records what its UpdateService action applies to the ECS s
 (compiler/build/render/runtime.py: `Metadata.shipspec.runtime` of the UpdateProject). Comparing
 the deployed template's record with the new one gives the container-level change a reviewer
 must see: the image source, each environment variable and secret added, changed or no longer
-set, cpu and memory, and the cluster, service and container it targets. With
+set, cpu and memory, the cluster, service and container it targets, and how the rollout runs (the
+deployment strategy and each setting of its configuration). With
 `build.buildspec: repo` the script lives in the service's repository, so the change reaches the
 service only once the changed files are copied there: those files, with the repository and
 branch of the environment, are the runtime change's action items.
@@ -19,15 +20,16 @@ from typing import Any, Mapping
 
 from ..build.render.runtime import METADATA_KEY
 
-FIELDS = ("image", "cluster", "service", "container", "cpu", "memory", "buildspec")
-MAPS = ("environment", "secrets")
+FIELDS = ("image", "cluster", "service", "container", "cpu", "memory", "buildspec", "strategy", "load_balancers")
+MAPS = ("environment", "secrets", "deployment")
 STATUSES = ("new", "changed", "unchanged", "unknown")
 
 
 @dataclass(frozen=True)
 class RuntimeRow:
     """One container-level change: `field` (environment, secrets, image, cluster, service,
-    container, cpu, memory, buildspec), `key` (the variable, for environment and secrets),
+    container, cpu, memory, buildspec, strategy, deployment, load_balancers), `key` (the variable,
+    for environment and secrets; the setting, for deployment),
     `op` (add, remove, modify) and the values."""
 
     field: str

@@ -233,3 +233,11 @@ def test_runtime_changes_are_rows_of_their_own(repo):
     assert ("action item: video-api (prod): copy generated/video-api/prod/update_taskdefinition.sh to "
             "codepipeline/update_taskdefinition.sh in repository example-corp/video-api, branch master") in out
     assert "action item" in out.splitlines()[-1]  # the summary counts them
+
+
+def test_a_rollout_change_is_a_runtime_row(repo):
+    """How the rollout runs reaches the running service too: the strategy's settings are rows."""
+    spec = repo / "services" / "news-web.yaml"
+    spec.write_text(spec.read_text() + "deploy:\n  rolling:\n    min_healthy_percent: 50\n")
+    out = run_cli("diff", root=repo).out
+    assert "~ rollout setting minimumHealthyPercent: 100 -> 50" in out, out

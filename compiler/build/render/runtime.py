@@ -1,7 +1,8 @@
 """What the pipeline does to the running container, recorded in the pipeline template.
 
 The settings the UpdateService action applies to the ECS service (cluster, service, container,
-image, environment variables, secrets, task cpu and memory) live in update_taskdefinition.sh,
+image, environment variables, secrets, task cpu and memory, and the rollout's strategy and
+deployment configuration) live in update_taskdefinition.sh,
 which with `build.buildspec: repo` is not even in the template: it is a file in the service's
 repository. So that a plan can show them as they change, the pipeline template carries them as
 the UpdateProject resource's `Metadata.shipspec.runtime` (a resource's Metadata is part of
@@ -21,6 +22,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from ...spec import naming
+from .deployment_config import deployment_configuration, load_balancers
 from .follow_script import DEPLOY_BUILDSPEC, FOLLOW_SCRIPT, deploy_buildspec, follow_script
 from .service_files import (REPO_DIR, SCRIPT_NAME, TAG_LENGTH, build_buildspec, repository_uri, update_buildspec,
                             update_script)
@@ -54,6 +56,11 @@ def runtime_manifest(c: "ServiceConfig") -> dict:
         "cpu": s.cpu,
         "memory": s.memory,
         "buildspec": c.build.buildspec,
+        # how the rollout runs: update-service's deploymentConfiguration (and, for a traffic-shifting
+        # strategy, its loadBalancers), by key, as the update script sends them
+        "strategy": c.deploy.strategy,
+        "deployment": {k: v for k, v in deployment_configuration(c).items() if k != "strategy"},
+        "load_balancers": load_balancers(c),
     }
     if c.build.buildspec == "repo":
         src = c.source
