@@ -6,9 +6,10 @@ used against AWS.
 
 - moto's KMS reads CloudFormation `Tags` as TagKey/TagValue pairs and fails on Key/Value:
   Tags of `AWS::KMS::Key` are left out.
-- moto skips resource types it does not model (`AWS::CodePipeline::Pipeline`,
-  `AWS::CodeBuild::Project`, ...), and then fails on any `Ref`/`Fn::GetAtt`/`Fn::Sub` naming
-  them: those references become placeholder strings (`emulated-<LogicalId>`).
+- moto skips resource types it does not model (`AWS::SSM::Association`, ...), and then fails on
+  any `Ref`/`Fn::GetAtt`/`Fn::Sub` naming them: those references become placeholder strings
+  (`emulated-<LogicalId>`). Pipelines, CodeBuild projects and webhooks are not among them: the
+  emulator models those (compiler/local/pipeline_resources.py), so references to them are real.
 """
 
 from __future__ import annotations

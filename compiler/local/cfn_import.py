@@ -1,6 +1,6 @@
-"""Resource import and retained deletion on the local emulator: what `shipspec adopt` needs and moto's
-CloudFormation lacks. `install()` patches moto in the emulator's process (emuserver.main calls it; tests
-running moto in-process call it too). This module imports moto: only the emulator process loads it.
+"""Resource import on the local emulator: what `shipspec adopt` needs and moto's CloudFormation lacks.
+`install()` patches moto in the emulator's process (emuserver.main calls it; tests running moto in-process
+call it too). This module imports moto: only the emulator process loads it.
 
 What is modelled, and why:
 
@@ -9,15 +9,14 @@ What is modelled, and why:
   as on AWS, its DeletionPolicy is Retain or RetainExceptOnCreate, its type can be imported by name
   (compiler/adopt/importable.py, from the resource provider schemas), the template names it with a plain
   string, it exists, and no other stack holds it. The change set lists it with Action `Import`;
-  executing it binds the existing resource to the logical id (nothing is created) -- for the types moto
-  does model (ECR repositories, IAM roles, log groups, Lambda functions) the very object moto keeps,
-  for a CodePipeline pipeline (a type moto's CloudFormation does not model) a record of it, so the
-  stack lists it and deleting the stack deletes it unless it is retained.
-- **Retained deletion of the types moto does not model.** moto cannot create a pipeline or a CodeBuild
-  project from a template, so a test creates them through their APIs beside the stack that names them.
-  Deleting a stack then deletes, as AWS would, each pipeline and CodeBuild project its template names
-  (by its Name) unless the resource's DeletionPolicy is Retain. moto already keeps the resources it
-  models when their DeletionPolicy is Retain.
+  executing it binds the existing resource to the logical id (nothing is created): the very object the
+  emulator keeps -- moto's for the types it models (ECR repositories, IAM roles, log groups, Lambda
+  functions), the emulator's pipeline model for a CodePipeline pipeline (compiler/local/pipeline_resources.py,
+  the one model of pipelines, CodeBuild projects and webhooks), so the stack lists it, a later update
+  of the stack updates it, and deleting the stack deletes it unless it is retained.
+- **Retained deletion** needs nothing here: deleting a stack deletes each resource moto or the emulator
+  models unless its DeletionPolicy is Retain -- pipelines and CodeBuild projects included, since the
+  emulator creates them from templates (pipeline_resources).
 - **Executing a CREATE change set** resolves `Fn::ImportValue` against the account's exports (moto's
   stack made for a CREATE change set has none to look in).
 
@@ -33,22 +32,6 @@ from typing import Any
 PATCHED = "_shipspec_import_model"
 RETAIN = ("Retain", "RetainExceptOnCreate")
 _request = threading.local()
-
-
-class Imported:
-    """A resource moto does not model, bound to a stack by import (what the stack lists)."""
-
-    def __init__(self, resource_type: str, name: str, logical_id: str, delete: Any):
-        self.cf_resource_type = resource_type
-        self.physical_resource_id = name
-        self.logical_resource_id = logical_id
-        self._delete = delete
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        self._delete()
-
-    def is_created(self) -> bool:
-        return True
 
 
 def _partition(region: str) -> str:
@@ -75,40 +58,12 @@ def find(resource_type: str, name: str, account: str, region: str) -> Any:
 
             return lambda_backends[account][region].get_function(name)
         if resource_type == "AWS::CodePipeline::Pipeline":
-            from moto.codepipeline.models import codepipeline_backends
+            from .pipeline_resources import existing
 
-            backend = codepipeline_backends[account][region]
-            if name in backend.pipelines:
-                return Imported(resource_type, name, "", lambda: backend.delete_pipeline(name))
+            return existing(resource_type, name, account, region)
     except Exception:  # a backend moto fails to look in: treated as not existing
         return None
     return None
-
-
-def _delete_unmodelled(resource_type: str, name: str, account: str, region: str) -> None:
-    if resource_type == "AWS::CodePipeline::Pipeline":
-        from moto.codepipeline.models import codepipeline_backends
-
-        codepipeline_backends[account][region].delete_pipeline(name)
-    elif resource_type == "AWS::CodeBuild::Project":
-        from moto.codebuild.models import codebuild_backends
-
-        backend = codebuild_backends[account][region]
-        if name in backend.codebuild_projects:
-            backend.delete_project(name)
-
-
-UNMODELLED_NAMED = {"AWS::CodePipeline::Pipeline": "Name", "AWS::CodeBuild::Project": "Name"}
-
-
-def _name_in(stack_map: Any, resource_json: dict, prop: str) -> str | None:
-    from moto.cloudformation.parsing import clean_json
-
-    try:
-        value = clean_json((resource_json.get("Properties") or {}).get(prop), stack_map)
-    except Exception:
-        return None
-    return value if isinstance(value, str) else None
 
 
 def _held(backend: Any, resource_type: str, name: str, found: Any, but: Any) -> bool:
@@ -122,9 +77,6 @@ def _held(backend: Any, resource_type: str, name: str, found: Any, but: Any) -> 
                 continue
             parsed = rmap._parsed_resources.get(lid)
             if parsed is not None and (parsed is found or getattr(parsed, "physical_resource_id", None) == name):
-                return True
-            prop = UNMODELLED_NAMED.get(resource_type)
-            if prop and _name_in(rmap, res, prop) == name:
                 return True
     return False
 
@@ -147,9 +99,12 @@ def imports_of(backend: Any, change_set: Any) -> dict[str, Any]:
 
 
 def install() -> None:
-    """Patch moto's CloudFormation (idempotent)."""
-    from moto.cloudformation import models, parsing, responses
+    """Patch moto's CloudFormation (idempotent); the emulator's pipeline models come with it."""
+    from moto.cloudformation import models, responses
 
+    from .pipeline_resources import install as model_pipeline_resources
+
+    model_pipeline_resources()
     backend_cls = models.CloudFormationBackend
     if getattr(backend_cls, PATCHED, False):
         return
@@ -195,31 +150,3 @@ def install() -> None:
         return execute(self, change_set_name, stack_name)
 
     backend_cls.execute_change_set = execute_change_set
-
-    delete = parsing.ResourceMap.delete
-
-    def delete_resources(self) -> None:
-        for lid, res in list((self._resource_json_map or {}).items()):
-            prop = UNMODELLED_NAMED.get(res.get("Type")) if isinstance(res, dict) else None
-            if not prop or res.get("DeletionPolicy") == "Retain" or isinstance(self._parsed_resources.get(lid), Imported):
-                continue
-            name = _name_in(self, res, prop)
-            if name:
-                _delete_unmodelled(res["Type"], name, self._account_id, self._region_name)
-        for lid, res in list((self._resource_json_map or {}).items()):
-            if isinstance(self._parsed_resources.get(lid), Imported) and isinstance(res, dict) \
-                    and res.get("DeletionPolicy") == "Retain":
-                self._parsed_resources.pop(lid)  # retained: the stack lets go of it
-        delete(self)
-
-    parsing.ResourceMap.delete = delete_resources
-
-    update_resource = parsing.parse_and_update_resource
-
-    def parse_and_update_resource(logical_id: str, resource_json: dict, resources_map: Any, *args: Any, **kw: Any):
-        held = resources_map._parsed_resources.get(logical_id)
-        if isinstance(held, Imported):
-            return held  # moto cannot update what it does not model: the record stays
-        return update_resource(logical_id, resource_json, resources_map, *args, **kw)
-
-    parsing.parse_and_update_resource = parse_and_update_resource

@@ -7,8 +7,9 @@ stops that process;
 `status` reports. Commands given `--local` read the endpoint from the file and refuse with
 "run `shipspec local up`" when the emulator is not answering.
 
-moto's CloudFormation does not model every resource type (it skips `AWS::CodePipeline::Pipeline`
-and `AWS::CodeBuild::Project`, among others): `unmodelled_types` names them so output can say so.
+moto's CloudFormation does not model every resource type. The emulator adds the pipeline's own
+(`EMULATED_TYPES`: pipelines, CodeBuild projects and webhooks, compiler/local/pipeline_resources.py);
+`unmodelled_types` names the others it skips (`AWS::SSM::Association`, ...) so output can say so.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ HOST = "127.0.0.1"
 DEFAULT_ACCOUNT = "123456789012"
 START_TIMEOUT = 30.0
 NOT_RUNNING = "the local emulator is not running: run `shipspec local up`"
+# Resource types moto's CloudFormation skips and the emulator models (compiler/local/pipeline_resources.py).
+EMULATED_TYPES = ("AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline", "AWS::CodePipeline::Webhook")
 
 
 @dataclass(frozen=True)
@@ -192,8 +195,9 @@ def _modelled_types() -> frozenset[str] | None:
 
 def unmodelled_types(types: Iterable[str]) -> list[str]:
     """Resource types the emulator's CloudFormation skips (it lists them in change sets but
-    creates nothing). Empty when moto is not importable here."""
+    creates nothing): moto's gaps less the types the emulator adds. Empty when moto is not
+    importable here."""
     known = _modelled_types()
     if known is None:
         return []
-    return sorted({t for t in types if t not in known and not t.startswith("Custom::")})
+    return sorted({t for t in types if t not in known and t not in EMULATED_TYPES and not t.startswith("Custom::")})

@@ -13,8 +13,16 @@ moto's server, with changes that bring it closer to AWS.
   so they cost no CPU: they exercise the polling paths and make `--jobs` measurable on the emulator.
 - **ECS service deployments**, which moto lacks: UpdateService starts one, and the rollout ends as
   the service's tags ask (compiler/local/service_deployments.py says what is modelled and why).
-- **Resource import and retained deletion** (`shipspec adopt`): modelled in compiler/local/cfn_import.py,
-  whose notes say what and why.
+- **Pipelines, CodeBuild projects and webhooks** that stacks declare, which moto's CloudFormation
+  skips, are created, updated and deleted with their stacks through moto's CodePipeline and CodeBuild
+  backends (webhooks kept beside them): `get-pipeline`, `batch-get-projects`, `list-webhooks` read them
+  back (compiler/local/pipeline_resources.py has the mapping of template properties to the API).
+- **Resource import** (`shipspec adopt`): modelled in compiler/local/cfn_import.py, whose notes say
+  what and why.
+- **Pipeline executions**: `shipspec local run` runs a stored pipeline on this machine and records each
+  state change here, so GetPipelineState, GetPipelineExecution, ListPipelineExecutions and
+  PutApprovalResult answer as on AWS; EventBridge's TestEventPattern matches with moto's matcher
+  (compiler/local/pipeline_executions.py).
 
 This module imports moto: only the emulator process loads it.
 """
@@ -33,10 +41,22 @@ PATCHED = "_shipspec_patched"
 
 
 def model_resource_import() -> None:
-    """Import by name and retained deletion (compiler/local/cfn_import.py, for `shipspec adopt`)."""
+    """Import by name (compiler/local/cfn_import.py, for `shipspec adopt`), with the pipeline resources
+    it binds (compiler/local/pipeline_resources.py)."""
     from .cfn_import import install
 
     install()
+
+
+def install_models() -> None:
+    """Everything the emulator adds to moto, in this process (idempotent): the emulator server calls
+    it, and tests running moto in-process."""
+    from .pipeline_executions import install as model_pipeline_executions
+    from .service_deployments_api import install as install_service_deployments
+
+    install_service_deployments()
+    model_resource_import()
+    model_pipeline_executions()
 
 
 @dataclass(frozen=True)
@@ -175,10 +195,7 @@ def main(argv: list[str] | None = None) -> None:
 
     fast_template_parsing()
     change_set_delay(latency.change_set_seconds)
-    from .service_deployments_api import install as install_service_deployments
-
-    install_service_deployments()
-    model_resource_import()
+    install_models()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
     print(f"shipspec emulator on http://{host}:{port}: {latency.describe()}", file=sys.stderr, flush=True)

@@ -2,8 +2,8 @@
 events, gathered into one frozen `Snapshot`.
 
 `gather(clients, config)` is the only function here that calls AWS; `clients` is a factory
-(`"ecs" -> boto3 client`) from the caller, so tests hand it emulator clients. Reads the emulator
-cannot answer (moto has no GetPipelineState) become notes in the snapshot, never errors.
+(`"ecs" -> boto3 client`) from the caller, so tests hand it emulator clients. Reads that fail (the
+stage states, when GetPipelineState is denied or not answered) become notes in the snapshot, never errors.
 """
 
 from __future__ import annotations

@@ -68,9 +68,13 @@ def test_full_flow_create_noop_modify(emu):
     applied = emu.cli("apply", "--local", "--yes")
     assert applied.status == 0, applied.out + applied.err
     assert "8 applied, 2 no change, 0 error" in applied.out
-    # moto skips the pipeline and CodeBuild types: the output says so
-    assert "not created on the emulator (types it does not model): AWS::CodeBuild::Project, " \
-           "AWS::CodePipeline::Pipeline" in applied.out
+    # the emulator creates the pipeline and its CodeBuild projects (types moto's CloudFormation skips)
+    unmodelled = [line for line in applied.out.splitlines() if "not created on the emulator" in line]
+    assert unmodelled and not [line for line in unmodelled if "CodePipeline" in line or "CodeBuild" in line]
+    assert emu.client("codepipeline", PROD).get_pipeline(name="news-web-prod")["pipeline"]["stages"][0]["name"] \
+        == "Source"
+    assert [p["name"] for p in emu.client("codebuild", PROD).batch_get_projects(
+        names=["news-web-prod-build"])["projects"]] == ["news-web-prod-build"]
     stacks = emu.stacks(PROD)
     assert stacks["news-web-prod-pipeline"]["StackStatus"] == "CREATE_COMPLETE"
     assert stacks["news-web-prod-pipeline"]["EnableTerminationProtection"] is True

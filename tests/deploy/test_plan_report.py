@@ -233,7 +233,7 @@ def test_emulator_adaptations_are_reported_and_only_when_needed():
     assert adapt(plain) == (plain, ())
     t = json.dumps({"Resources": {
         "Key": {"Type": "AWS::KMS::Key", "Properties": {"Tags": [{"Key": "a", "Value": "b"}]}},
-        "Project": {"Type": "AWS::CodeBuild::Project", "Properties": {}},
+        "Project": {"Type": "AWS::SSM::Association", "Properties": {}},
         "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"Resource": [
             {"Fn::GetAtt": ["Project", "Arn"]}, {"Ref": "Project"}, {"Fn::Sub": "${Project.Arn}/x-${Key}"}]}]}}},
         "Outputs": {"P": {"Value": {"Ref": "Project"}}}}).encode()
@@ -248,7 +248,7 @@ def test_emulator_adaptations_are_reported_and_only_when_needed():
 
 ADAPTED = json.dumps({"Resources": {
     "Key": {"Type": "AWS::KMS::Key", "Properties": {"Tags": [{"Key": "a", "Value": "b"}], "Description": "k"}},
-    "Project": {"Type": "AWS::CodeBuild::Project", "Properties": {}},
+    "Project": {"Type": "AWS::SSM::Association", "Properties": {}},
     "Role": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"Resource": [
         {"Fn::GetAtt": ["Project", "Arn"]}, {"Ref": "Project"}, {"Fn::Sub": "${Project.Arn}/x-${Key}"}]}]}}},
     "Outputs": {"P": {"Value": {"Ref": "Project"}}}}).encode()
@@ -273,13 +273,15 @@ def test_adapt_doc_is_adapt_without_parsing_again():
             assert out == load_template(body)
         else:
             assert (body, out) == (template, doc)
-    assert adapted >= 3  # bootstrap (KMS tags) and pipelines (unmodelled types) alike
+    assert adapted >= 3  # bootstrap (KMS tags) and unmodelled types alike
 
 
 def test_unmodelled_types_read_moto_once_and_need_it():
-    types = ["AWS::SQS::Queue", "AWS::CodePipeline::Pipeline", "Custom::Thing",
-             "AWS::CloudFormation::WaitConditionHandle", "AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline"]
-    expected = ["AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline"]
+    # pipelines, CodeBuild projects and webhooks: moto skips them, the emulator models them
+    types = ["AWS::SQS::Queue", "AWS::CodePipeline::Pipeline", "Custom::Thing", "AWS::SSM::Association",
+             "AWS::CloudFormation::WaitConditionHandle", "AWS::CodeBuild::Project", "AWS::CodePipeline::Webhook",
+             "AWS::SSM::Association"]
+    expected = ["AWS::SSM::Association"]
     assert localemu.unmodelled_types(types) == expected
     with mock.patch("moto.cloudformation.parsing.get_model_map", side_effect=AssertionError("read again")):
         assert localemu.unmodelled_types(iter(types)) == expected

@@ -57,16 +57,36 @@ def _wait(cfn, name, cs):
 
 
 def test_deleting_a_stack_deletes_its_pipeline_unless_retained(aws):
+    """The emulator creates the pipeline a stack declares (compiler/local/pipeline_resources.py), and
+    deleting the stack deletes it unless it is retained."""
     cfn = aws("cloudformation")
     for name, policy in (("deleted", None), ("kept", "Retain")):
-        _pipeline(aws, f"{name}-pipe")
-        res = {**PIPELINE, "Properties": {**PIPELINE["Properties"], "Name": f"{name}-pipe"}}
+        res = {"Type": "AWS::CodePipeline::Pipeline", "Properties": {
+            "Name": f"{name}-pipe", "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+            "ArtifactStore": {"Type": "S3", "Location": "bucket"},
+            "Stages": [{"Name": "Source", "Actions": [{"Name": "S", "ActionTypeId": {
+                "Category": "Source", "Owner": "AWS", "Provider": "S3", "Version": "1"}}]},
+                {"Name": "Build", "Actions": [{"Name": "B", "ActionTypeId": {
+                    "Category": "Build", "Owner": "AWS", "Provider": "CodeBuild", "Version": "1"}}]}]}}
         if policy:
             res["DeletionPolicy"] = policy
-        cfn.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {"Pipeline": res}}))
+        role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "codepipeline.amazonaws.com"}}]}}}
+        cfn.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {"Pipeline": res, "Role": role}}))
+        assert {p["name"] for p in aws("codepipeline").list_pipelines()["pipelines"]} >= {f"{name}-pipe"}
         cfn.delete_stack(StackName=name)
     names = {p["name"] for p in aws("codepipeline").list_pipelines()["pipelines"]}
     assert names == {"kept-pipe"}
+
+
+def test_a_stack_cannot_create_a_pipeline_whose_name_is_taken(aws):
+    """As on AWS, a named resource that exists is not taken over by creating a stack (only by import)."""
+    _pipeline(aws, "taken")
+    cfn = aws("cloudformation")
+    with pytest.raises(Exception, match="taken.*already exists"):
+        cfn.create_stack(StackName="clash", TemplateBody=json.dumps({"Resources": {"Pipeline": {
+            **PIPELINE, "Properties": {**PIPELINE["Properties"], "Name": "taken"}}}}))
 
 
 def test_import_existing_resources_binds_what_exists_and_creates_the_rest(aws):

@@ -384,7 +384,7 @@ def test_status_shows_deployments_events_and_an_absent_pipeline(ep, monkeypatch)
     assert json.loads(format_status(snap, "json"))["ecs"]["deployments"][0]["task_definition"] == "video-api-stg:1"
 
 
-def test_status_lists_pipeline_executions_and_says_when_stage_states_are_unavailable(ep, monkeypatch):
+def test_status_lists_pipeline_executions_and_stage_states_or_says_they_are_unavailable(ep, monkeypatch):
     seed(ep, monkeypatch, running=1)
     iam, cp = client("iam", ep), client("codepipeline", ep)
     role = iam.create_role(RoleName="video-api-stg-pipeline", AssumeRolePolicyDocument=json.dumps({
@@ -402,9 +402,22 @@ def test_status_lists_pipeline_executions_and_says_when_stage_states_are_unavail
     execution = cp.start_pipeline_execution(name="video-api-stg")["pipelineExecutionId"]
     snap = gather(factory(ep), VIDEO)
     assert snap.pipeline.found and [e.id for e in snap.pipeline.executions] == [execution]
-    # moto has no GetPipelineState: said plainly, not an error
-    assert any(n.startswith("stage states unavailable") for n in snap.pipeline.notes)
+    # the emulator answers GetPipelineState: every declared stage, none reached by a recorded run
+    assert [(s.name, s.status) for s in snap.pipeline.stages] == [("Source", ""), ("Deploy", "")]
+    assert not snap.pipeline.notes
     assert execution in format_status(snap)
+    # a read that fails (here: denied) is said plainly, not an error
+    clients = factory(ep)
+
+    def denied(**_):
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "GetPipelineState")
+
+    clients("codepipeline").meta.events.register("before-call.codepipeline.GetPipelineState", denied)
+    snap = gather(clients, VIDEO)
+    assert [e.id for e in snap.pipeline.executions] == [execution]
+    assert any(n.startswith("stage states unavailable") for n in snap.pipeline.notes)
 
 
 # --- the commands ------------------------------------------------------------------------------

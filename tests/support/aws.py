@@ -40,10 +40,26 @@ _UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_C
           "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")
 
 
+def emulator_models() -> None:
+    """What the local emulator adds to moto's CloudFormation and CodePipeline, in this process: the
+    pipeline resources stacks declare, import by name, pipeline executions (idempotent). Templates reach
+    the emulator with their pipelines and CodeBuild projects (compiler/local/adapt.py keeps references
+    to them), so a server that creates pipeline stacks needs them. ECS service deployments are not
+    included: tests that need them install them around a module."""
+    from compiler.local.emuserver import model_resource_import
+    from compiler.local.pipeline_executions import install
+
+    model_resource_import()
+    install()
+
+
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
-    """ThreadedMotoServer on 127.0.0.1 (a free port) for the duration; yields its URL."""
+    """ThreadedMotoServer on 127.0.0.1 (a free port), with the emulator's models (`emulator_models`),
+    for the duration; yields its URL."""
     from moto.server import ThreadedMotoServer
+
+    emulator_models()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
