@@ -30,6 +30,7 @@ from typing import Iterable
 
 from ..core.errors import ShipspecError
 from .emuserver import Latency
+from .pipeline_resources import EMULATED_TYPES
 
 STATE_DIR = ".shipspec"
 STATE_FILE = f"{STATE_DIR}/local.json"
@@ -42,8 +43,6 @@ HOST = "127.0.0.1"
 DEFAULT_ACCOUNT = "123456789012"
 START_TIMEOUT = 30.0
 NOT_RUNNING = "the local emulator is not running: run `shipspec local up`"
-# Resource types moto's CloudFormation skips and the emulator models (compiler/local/pipeline_resources.py).
-EMULATED_TYPES = ("AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline", "AWS::CodePipeline::Webhook")
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from .emulator import EMULATED_TYPES
-
 PATCHED = "_shipspec_pipeline_resources"
 MASKED = "****"
 SECRET_CONFIGURATION = ("OAuthToken",)  # shown masked by get-pipeline
+# The resource types moto's CloudFormation skips and the emulator models (light: the command line's
+# compiler/local/emulator.py reads it without loading moto).
+EMULATED_TYPES = ("AWS::CodeBuild::Project", "AWS::CodePipeline::Pipeline", "AWS::CodePipeline::Webhook")
 
 
 @lru_cache(maxsize=None)

@@ -13,23 +13,19 @@ known failure the failing tasks report.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ..core.errors import ShipspecError
+from .aws_cli_env import aws_cli, emulator_environment, role_credentials, stream
 from .seed import ClientFactory, demo_tag, emulator_clients
 
 if TYPE_CHECKING:
     from ..spec.models import ServiceConfig
 
 ROLE_NAME = "shipspec-local"
-POLL_SECONDS = "0.2"
 HANG_TIMEOUT_SECONDS = "5"  # --outcome hang: the Deploy step gives up this soon (CodeBuild: the spec's timeout)
 
 
@@ -42,15 +38,6 @@ class RunResult:
     @property
     def status(self) -> int:
         return self.update_status or (self.follow_status if self.follow_status >= 0 else 1)
-
-
-def aws_cli() -> str:
-    """The AWS CLI the scripts call: next to this Python first, then on PATH."""
-    here = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
-    if not here:
-        raise ShipspecError("local deploy runs the generated scripts with the AWS CLI, which is not installed: "
-                            "pip install awscli (the project's `dev` extra has it)")
-    return here
 
 
 def set_outcome(clients: ClientFactory, c: "ServiceConfig", outcome: str, reason: str) -> None:
@@ -68,15 +55,9 @@ def set_outcome(clients: ClientFactory, c: "ServiceConfig", outcome: str, reason
 
 
 def _environment(clients: ClientFactory, c: "ServiceConfig", endpoint: str, cli: str) -> dict[str, str]:
-    creds = clients("sts").assume_role(RoleArn=f"arn:aws:iam::{c.environment.account}:role/{ROLE_NAME}",
-                                       RoleSessionName="shipspec-local-deploy")["Credentials"]
-    keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TMPDIR", "HOME")}
-    return {**keep, "PATH": os.pathsep.join([str(Path(cli).parent), os.environ.get("PATH", "/usr/bin:/bin")]),
-            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"], "AWS_SESSION_TOKEN": creds["SessionToken"],
-            "AWS_DEFAULT_REGION": c.environment.region, "AWS_REGION": c.environment.region, "AWS_PAGER": "",
-            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "FOLLOW_POLL_SECONDS": POLL_SECONDS}
+    creds = role_credentials(clients("sts"), f"arn:aws:iam::{c.environment.account}:role/{ROLE_NAME}",
+                             "shipspec-local-deploy")
+    return emulator_environment(endpoint, c.environment.region, creds, cli)
 
 
 def run(root: Path, c: "ServiceConfig", image: str, outcome: str, reason: str,
@@ -86,7 +67,7 @@ def run(root: Path, c: "ServiceConfig", image: str, outcome: str, reason: str,
     from ..build.render.service_files import repository_uri, update_script
 
     cli = aws_cli()
-    endpoint, clients = emulator_clients(root, c)
+    endpoint, clients = emulator_clients(root, c, "local deploy runs the UpdateService and Deploy steps in")
     set_outcome(clients, c, outcome, reason)
     env = _environment(clients, c, endpoint, cli)
     image = image or f"{repository_uri(c)}:{demo_tag(c)}"
@@ -108,9 +89,4 @@ def run(root: Path, c: "ServiceConfig", image: str, outcome: str, reason: str,
 
 
 def _bash(cwd: Path, script: str, env: dict[str, str], emit: Callable[[str], None]) -> int:
-    proc = subprocess.Popen(["bash", script], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        emit(line.rstrip("\n"))
-    return proc.wait()
+    return stream(["bash", script], cwd, env, emit)

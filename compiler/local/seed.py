@@ -157,9 +157,11 @@ def loopback(url: str) -> bool:
         return False
 
 
-def emulator_clients(root: Path, c: "ServiceConfig") -> tuple[str, ClientFactory]:
+def emulator_clients(root: Path, c: "ServiceConfig",
+                     purpose: str = "local seed writes demo data into") -> tuple[str, ClientFactory]:
     """(endpoint, clients) for the environment's account and region in the local emulator; refuses
-    unless the emulator recorded by `shipspec local up` answers on a loopback address."""
+    unless the emulator recorded by `shipspec local up` answers on a loopback address. `purpose` says
+    what the caller does there, for the refusal."""
     from ..deploy.aws.session import Endpoint
     from ..ops.clients import client_factory
     from .emulator import STATE_FILE, endpoint
@@ -167,10 +169,10 @@ def emulator_clients(root: Path, c: "ServiceConfig") -> tuple[str, ClientFactory
     try:
         url = endpoint(root)
     except ShipspecError as exc:
-        raise ShipspecError(f"local seed writes demo data into the local emulator only: {exc}") from None
+        raise ShipspecError(f"{purpose} the local emulator only: {exc}") from None
     if not loopback(url):
-        raise ShipspecError(f"refusing to seed: {STATE_FILE} names {url}, not a loopback address; local seed "
-                            "writes only into the emulator started by `shipspec local up`")
+        raise ShipspecError(f"refusing: {STATE_FILE} names {url}, not a loopback address; {purpose} "
+                            "the emulator started by `shipspec local up` only")
     return url, client_factory(Endpoint(url, emulated=True), c)
 
 

@@ -9,7 +9,10 @@ definition and service of that spec/env (healthy, or with stopped tasks failing 
 `status --local` and `doctor --local` have something to look at. `deploy NAME --env ENV [--outcome
 succeed|fail|rollback|hang] [--reason KIND]` runs the pipeline's UpdateService and Deploy steps (the
 generated scripts, with the AWS CLI) against the emulator only, which ends the rollout as asked;
-exit 1 when the Deploy step fails."""
+exit 1 when the Deploy step fails. `run NAME --env ENV [--source [ACTION=]DIR] [--approve|--reject]`
+runs the pipeline as stored in the emulator, end to end, on this machine (sources from local git
+repositories, builds with the AWS CLI and a stand-in docker, approvals, the rollout, the notifications);
+exit 0 when the run succeeded, 1 when it failed."""
 
 from __future__ import annotations
 
@@ -36,6 +39,18 @@ def configure(p) -> None:
                                  "revision and one rollout), then follow_deployment.sh with what it exported, with the "
                                  "AWS CLI. The emulator ends the rollout as --outcome says. Exit status: the Deploy "
                                  "step's. Refuses unless `shipspec local up` is running."),
+        "run": sub.add_parser("run", help="run NAME/ENV's pipeline, as stored in the emulator, end to end (never AWS)",
+                              description="Run the pipeline of NAME in ENV as the emulator stores it (apply "
+                              "--local first), on this machine: stages in order, actions by run order (parallel "
+                              "ones together), artifacts and variables passed as CodePipeline passes them. "
+                              "Source actions read local git repositories; CodeBuild actions run the project's "
+                              "buildspec with the AWS CLI against the emulator and a stand-in docker that pushes "
+                              "an image manifest to the emulator's ECR; the Deploy step follows the rollout. "
+                              "Every state change is recorded in the emulator (status --local shows it) and "
+                              "emitted as an EventBridge event; events the notification rule matches go through "
+                              "the notification handler to SNS, and are read back from an SQS inbox. Exit 0 "
+                              "when the run succeeded, 1 when it failed. Refuses unless `shipspec local up` "
+                              "is running."),
     }
     for sp in parsers.values():
         sp.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -66,6 +81,60 @@ def configure(p) -> None:
                         "rollback`)")
     deploy.add_argument("--reason", metavar="KIND", choices=_failure_kinds(), default="",
                         help="the known failure the failing tasks report (fail, rollback), e.g. image-not-found")
+
+
+    run = parsers["run"]
+    run.add_argument("name", metavar="NAME", help="service name (services/NAME.yaml)")
+    run.add_argument("--env", metavar="ENV", required=True, help="environment")
+    run.add_argument("--source", metavar="[ACTION=]DIR", action="append", default=[],
+                     help="local git repository the primary source action reads (at the branch it names); "
+                     "ACTION=DIR for another source action; default: a throw-away repository with a Dockerfile "
+                     "(and, with build.buildspec: repo, the generated codepipeline/ files)")
+    answer = run.add_mutually_exclusive_group()
+    answer.add_argument("--approve", action="store_true", help="approve every manual approval of the run")
+    answer.add_argument("--reject", action="store_true", help="reject every manual approval of the run")
+    run.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+
+
+def _sources(values: list[str]) -> dict:
+    from pathlib import Path
+
+    from ...core.errors import UsageError
+
+    out: dict = {}
+    for value in values:
+        action, sep, path = value.partition("=")
+        key, directory = (action, path) if sep and action and "/" not in action else ("", value)
+        if key in out:
+            raise UsageError(f"--source {value}: {'the primary source' if not key else key} is given twice")
+        out[key] = Path(directory).expanduser().resolve()
+    return out
+
+
+def _run(args, console) -> int:
+    import sys
+
+    from ...deploy.aws.errors import aws_errors
+    from ...local import pipeline_runner
+    from ...local.run_model import RunOptions
+    from ..report_run import format_run
+    from ._ops import service_config
+
+    config = service_config(console.root, args.name, args.env)
+    approval = "approve" if args.approve else "reject" if args.reject else ""
+    ask = None
+    if not approval and sys.stdin.isatty() and console.interactive:
+        def ask(prompt: str) -> str:
+            console.error(prompt)
+            return sys.stdin.readline()
+    options = RunOptions(_sources(args.source), approval, console.error, ask)
+    with aws_errors(f"cannot run the pipeline of {args.name} ({args.env}) in the local emulator"):
+        result = pipeline_runner.run(console.root, config, options)
+    console.print(format_run(result, args.format, str(console.root)))
+    where = f"{args.name} --env {args.env} --local"
+    if args.format == "text":
+        console.error(f"the run {'succeeded' if result.succeeded else 'failed'}; next: shipspec status {where}")
+    return 0 if result.succeeded else 1
 
 
 def _failure_kinds() -> tuple[str, ...]:
@@ -132,6 +201,8 @@ def run(args, console) -> int:
         return _seed(args, console)
     if args.action == "deploy":
         return _deploy(args, console)
+    if args.action == "run":
+        return _run(args, console)
     if args.action == "up":
         state, started = localemu.up(root, _latency(args))
         verb = "started" if started else "already running"
