@@ -17,8 +17,9 @@ gives it.
   `CODEBUILD_CI`; `CODEBUILD_RESOLVED_SOURCE_VERSION` is left unset, as it may be for builds CodePipeline
   starts (the pipeline passes the commit explicitly).
 - **AWS**: the credentials of the project's service role from the emulator's STS, the emulator's endpoint,
-  the real AWS CLI, and the stand-in `docker` (compiler/local/docker_standin.py) first on PATH. The rest of
-  PATH is this machine's: commands use its tools. `FOLLOW_POLL_SECONDS` is short (time in the emulator
+  the real AWS CLI, and the stand-in `docker` (compiler/local/docker_standin.py) first on PATH, after the
+  directories of `--tools` (stand-ins for what exists only in AWS, such as the hosts a smoke test calls).
+  The rest of PATH is this machine's: commands use its tools. `FOLLOW_POLL_SECONDS` is short (time in the emulator
   is reads).
 """
 
@@ -51,7 +52,7 @@ class BuildWorld:
     endpoint: str
     cli: str
     clients: Callable[[str], Any]
-    tools: Path  # the stand-in docker's directory
+    tools: tuple[Path, ...]  # first on PATH: the user's stand-ins (--tools), then the stand-in docker's directory
     docker_state: Path
     artifact_bucket: str
 
@@ -172,7 +173,8 @@ def run_build(world: BuildWorld, configuration: dict, inputs: dict[str, Path], o
     creds = role_credentials(world.clients("sts"), project["serviceRole"], "shipspec-local-codebuild")
     home = work / "home"
     home.mkdir(exist_ok=True)
-    env = emulator_environment(world.endpoint, world.region, creds, world.cli, path_first=(str(world.tools),))
+    env = emulator_environment(world.endpoint, world.region, creds, world.cli,
+                               path_first=tuple(str(t) for t in world.tools))
     env.update(HOME=str(home), DOCKER_STANDIN_STATE=str(world.docker_state))
     env.update(spec.variables)
     env.update({k: _value(world, k, v, "PARAMETER_STORE") for k, v in spec.parameter_store.items()})

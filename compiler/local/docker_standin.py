@@ -167,6 +167,12 @@ def push(args: list[str], state: dict) -> None:
     ecr = boto3.client("ecr", region_name=region)
     print(f"The push refers to repository [{host}/{repo}]")
     try:
+        ecr.describe_repositories(registryId=account, repositoryNames=[repo])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "RepositoryNotFoundException":
+            fail(f"name unknown: The repository with name '{repo}' does not exist in the registry with id '{account}'")
+        raise
+    try:
         pushed = ecr.put_image(registryId=account, repositoryName=repo, imageManifest=json.dumps(manifest),
                                imageTag=tag)["image"]
         digest = pushed["imageId"].get("imageDigest", "")

@@ -109,6 +109,10 @@ def record(backend: Any, doc: dict) -> dict:
                                           "actions": {}})
         state = dict(doc.get("state") or {})
         state["lastStatusChange"] = _now()
+        previous = entry["actions"].get(str(doc.get("actionName", ""))) or {}
+        for kept in ("token", "approval"):  # an answered approval keeps its token (answering again is refused)
+            if kept in previous and kept not in state:
+                state[kept] = previous[kept]
         entry["actions"][str(doc.get("actionName", ""))] = state
         return {}
     raise _error("ValidationException", f"{OPERATION}: unknown op {op!r}")

@@ -157,8 +157,9 @@ class _Run:
                 built = codebuild_action.run_build(self.world, configuration, inputs, out_names, write_output, work, log)
                 if not built.succeeded:
                     raise ActionFailed(built.reason)
-                for artifact in out_names:
-                    written.setdefault(artifact, self.output_dir(artifact))
+                for artifact in out_names:  # what the buildspec declared nothing for: empty
+                    if artifact not in written:
+                        written[artifact] = self.output_dir(artifact)
                 outputs, variables = written, built.exported
                 summary = ", ".join(f"{k}={v}" for k, v in sorted(variables.items())) or "build succeeded"
             elif category == "Approval" and provider == "Manual":
@@ -291,7 +292,8 @@ def run(root: Path, c: "ServiceConfig", options: RunOptions) -> RunResult:
     options.emit(f"pipeline {name}: execution {execution_id} started (local emulator {endpoint})")
     store = declaration.get("artifactStore") or {}
     world = codebuild_action.BuildWorld(name, execution_id, env.account, env.region, endpoint, cli, clients,
-                                        codebuild_action.tools_dir(directory / "tools"), directory / "docker.json",
+                                        (*options.tools, codebuild_action.tools_dir(directory / "tools")),
+                                        directory / "docker.json",
                                         str(store.get("location", "")))
     repositories = _repositories(declaration, options, directory / "repositories", lambda: default_source_files(c))
     state = _Run(options, record, events, cp, world, directory, repositories, endpoint)
@@ -299,6 +301,7 @@ def run(root: Path, c: "ServiceConfig", options: RunOptions) -> RunResult:
     events.pipeline_state("STARTED")
     stages: list[StageRun] = []
     status = STOPPED
+    declared = [a["name"] for st in declaration.get("stages") or [] for a in st.get("actions") or []]
     try:
         recorded = 0
         for stage in declaration.get("stages") or []:
@@ -306,7 +309,7 @@ def run(root: Path, c: "ServiceConfig", options: RunOptions) -> RunResult:
             stages.append(ran)
             if len(state.revisions) != recorded:  # what the sources read: the execution's revisions
                 recorded = len(state.revisions)
-                _record_revisions(record, execution_id, state.revisions)
+                _record_revisions(record, execution_id, state.revisions, declared)
             if ran.status != SUCCEEDED:
                 break
         status = SUCCEEDED if stages and all(s.status == SUCCEEDED for s in stages) and \
@@ -332,7 +335,10 @@ def _label(event: dict) -> str:
     return f"{where} {d['state']}".strip()
 
 
-def _record_revisions(record: Recorder, execution_id: str, revisions: list[dict]) -> None:
+def _record_revisions(record: Recorder, execution_id: str, revisions: list[dict], declared: list[str]) -> None:
+    """The revisions the source actions read, in the pipeline's order (the primary source first), not in
+    the order parallel actions happened to finish."""
+    revisions = sorted(revisions, key=lambda r: declared.index(r["actionName"]))
     artifacts = [{"name": r["artifact"], **{k: r[k] for k in ("revisionId", "revisionSummary", "revisionUrl")}}
                  for r in revisions if r.get("artifact")]
     sources = [{"actionName": r["actionName"], **{k: r[k] for k in ("revisionId", "revisionSummary", "revisionUrl")}}

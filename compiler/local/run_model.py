@@ -20,6 +20,7 @@ class RunOptions:
     emit: Callable[[str], None]  # progress lines, as they happen
     ask: Optional[Callable[[str], str]] = None  # a terminal prompt for approvals (None without a terminal)
     poll_seconds: float = 0.5  # how often a waiting approval is read back
+    tools: tuple[Path, ...] = ()  # directories of stand-ins put first on every build's PATH (--tools)
 
 
 @dataclass(frozen=True)

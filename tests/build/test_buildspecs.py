@@ -12,15 +12,14 @@ import base64
 import json
 import os
 import re
-import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from compiler.lint.buildspec_check import check_buildspec
+from compiler.local.codebuild_action import tools_dir
 from compiler.build.render import service_files as sf
 from compiler.spec.project import load_project
 
@@ -162,23 +161,12 @@ def test_checker_catches_broken_buildspecs(broken, line, words):
 
 # --- executing the build buildspec ---------------------------------------------------------------
 
-DOCKER = """#!{python}
-import json, os, sys
-entry = {{"argv": sys.argv[1:]}}
-if sys.argv[1:2] == ["login"]:
-    entry["stdin"] = sys.stdin.read()
-with open(os.environ["DOCKER_LOG"], "a") as fh:
-    fh.write(json.dumps(entry) + "\\n")
-"""
-
-
 @pytest.fixture
 def docker_stand_in(tmp_path):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    docker = bindir / "docker"
-    docker.write_text(DOCKER.format(python=sys.executable))
-    docker.chmod(docker.stat().st_mode | stat.S_IXUSR)
+    """The stand-in docker `shipspec local run` puts on a build's PATH (compiler/local/docker_standin.py):
+    it records each call, checks what docker checks, and pushes a manifest to the emulator's ECR."""
+    bindir = tools_dir(tmp_path / "bin")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     return bindir, tmp_path / "docker.log"
 
 
@@ -216,6 +204,9 @@ def test_build_buildspec_logs_in_builds_tags_and_pushes(key, moto_endpoint, dock
     expected_args = [a for k, v in sorted(c.build.build_args.items()) for a in ("--build-arg", f"{k}={v}")]
     assert build["argv"] == ["build", "-f", c.build.dockerfile, *expected_args, "-t", image, c.build.context]
     assert push["argv"] == ["push", image]
+    # the stand-in pushed the image's manifest: ECR has the tag the build exported
+    pushed = ecr.describe_images(repositoryName=c.build.ecr_repository, imageIds=[{"imageTag": COMMIT[:7]}])
+    assert [d["imageTags"] for d in pushed["imageDetails"]] == [[COMMIT[:7]]]
 
 
 def test_build_args_and_paths_are_quoted(moto_endpoint, docker_stand_in, tmp_path, monkeypatch):
@@ -228,6 +219,9 @@ def test_build_args_and_paths_are_quoted(moto_endpoint, docker_stand_in, tmp_pat
     reset(moto_endpoint)
     client("ecr", moto_endpoint).create_repository(repositoryName=c.build.ecr_repository)
     bindir, log = docker_stand_in
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "My Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "src dir").mkdir()
     script = harness(sf.build_buildspec(c), tmp_path)
     result = run_harness(script, tmp_path, {**_build_env(c, bindir, log), "CODEBUILD_RESOLVED_SOURCE_VERSION": COMMIT})
     assert result.returncode == 0, result.stderr

@@ -90,6 +90,9 @@ def configure(p) -> None:
                      help="local git repository the primary source action reads (at the branch it names); "
                      "ACTION=DIR for another source action; default: a throw-away repository with a Dockerfile "
                      "(and, with build.buildspec: repo, the generated codepipeline/ files)")
+    run.add_argument("--tools", metavar="DIR", action="append", type=Path, default=[],
+                     help="a directory of stand-ins put first on every build's PATH, for what exists only in "
+                     "AWS (a curl for a smoke test's host, ...); may be repeated")
     answer = run.add_mutually_exclusive_group()
     answer.add_argument("--approve", action="store_true", help="approve every manual approval of the run")
     answer.add_argument("--reject", action="store_true", help="reject every manual approval of the run")
@@ -127,7 +130,13 @@ def _run(args, console) -> int:
         def ask(prompt: str) -> str:
             console.error(prompt)
             return sys.stdin.readline()
-    options = RunOptions(_sources(args.source), approval, console.error, ask)
+    tools = tuple(t.expanduser().resolve() for t in args.tools)
+    missing = [str(t) for t in tools if not t.is_dir()]
+    if missing:
+        from ...core.errors import UsageError
+
+        raise UsageError(f"--tools {', '.join(missing)}: not a directory")
+    options = RunOptions(_sources(args.source), approval, console.error, ask, tools=tools)
     with aws_errors(f"cannot run the pipeline of {args.name} ({args.env}) in the local emulator"):
         result = pipeline_runner.run(console.root, config, options)
     console.print(format_run(result, args.format, str(console.root)))
