@@ -2,13 +2,16 @@
 # The plan/apply loop end to end against a local AWS emulator (moto), on a scratch copy of the
 # specs so the repository's services/ is never touched:
 #   local up -> bootstrap -> plan (markdown) -> apply -> seed demo ECS services -> status and doctor
-#   (a healthy service, then a broken one) -> a rollout followed to success and one rolled back with
+#   (a healthy service) -> a pipeline run end to end (`local run`: push -> build -> new revision ->
+#   rollout -> notification), and one whose build fails (its FAILED notification) -> status shows the
+#   executions -> doctor on a broken service -> a rollout followed to success and one rolled back with
 #   its diagnosis (`local deploy`: the generated UpdateService and Deploy scripts with the AWS CLI)
 #   -> status and rollback -> edit a spec (build settings and a container variable)
 #   -> plan again (resource changes and a runtime row) -> import a hand-written pipeline (a template
 #   of tests/adopt/fixtures/) into a spec, with its report -> local down.
-# `shipspec local seed` writes demo data into the emulator only (the emulator runs no pipeline and
-# no containers, so the ECS side of status/doctor is seeded).
+# `shipspec local seed` writes demo data into the emulator only (the emulator runs no containers, so
+# the ECS service a pipeline updates is seeded); `shipspec local run` runs the applied pipeline on this
+# machine against the emulator.
 # Run from the repository root (`make demo` does). Needs shipspec on PATH (or python3 with the
 # package installed) and moto[server] (the `dev` or `local` extra).
 set -euo pipefail
@@ -64,6 +67,40 @@ ss status news-web --env stg --local
 
 step "shipspec doctor news-web --env stg --local (healthy: exit 0)"
 ss doctor news-web --env stg --local
+
+step "shipspec local run news-web --env stg (the pipeline as applied, end to end: source -> build -> new revision -> rollout -> notification)"
+run_out="$scratch/run-ok.txt"
+ss local run news-web --env stg | tee "$run_out"
+if ! grep -q '^pipeline news-web-stg, execution .*: Succeeded' "$run_out" || \
+   ! grep -q 'SUCCEEDED: news-web-stg pipeline execution' "$run_out"; then
+  echo "demo-local: the pipeline run did not succeed and notify" >&2
+  exit 1
+fi
+
+step "shipspec local run news-web --env stg --source <a commit without its Dockerfile> (the build fails: the run stops at Build and the FAILED notification arrives)"
+broken_source="$scratch/news-web-source"
+git init -q -b develop "$broken_source"
+echo "A change that deleted the Dockerfile" >"$broken_source/README.md"
+git -C "$broken_source" add README.md
+git -C "$broken_source" -c user.name=demo -c user.email=demo@example.invalid commit -q -m "Delete the Dockerfile"
+fail_out="$scratch/run-failed.txt"
+if ss local run news-web --env stg --source "$broken_source" | tee "$fail_out"; then
+  echo "demo-local: a build without its Dockerfile passed" >&2
+  exit 1
+fi
+if ! grep -q 'FAILED Build/Build' "$fail_out" || ! grep -q 'FAILED: news-web-stg pipeline execution' "$fail_out"; then
+  echo "demo-local: the failed build was not reported and notified" >&2
+  exit 1
+fi
+echo "the run failed at Build (exit 1), and the FAILED notification was delivered, as expected"
+
+step "shipspec status news-web --env stg --local (the two executions local run recorded, and the rollout)"
+status_out="$scratch/status-runs.txt"
+ss status news-web --env stg --local | tee "$status_out"
+if ! grep -q 'Succeeded' "$status_out" || ! grep -q 'Failed' "$status_out"; then
+  echo "demo-local: status does not show the executions" >&2
+  exit 1
+fi
 
 step "shipspec local seed photo-thumbs --env stg --broken pull (its image tag is not in ECR)"
 ss local seed photo-thumbs --env stg --broken pull
