@@ -53,7 +53,9 @@ def format_run(r: RunResult, fmt: str = "text", root: str = ".") -> str:
         lines.append(f"  {d.event:<28} rule {d.rule} -> {d.target}: {d.result}{subject}")
     if r.received:
         lines.append("notifications received (SNS -> SQS inbox):")
-        lines += [f"  {m.subject or '(no subject)'}" for m in r.received]
+        for m in r.received:
+            lines.append(f"  {m.subject or '(no subject)'}")
+            lines += [f"      {line}".rstrip() for line in m.message.strip().splitlines()]
     elif r.deliveries:
         lines.append("notifications received: none")
     lines += ["", f"logs: {_where(r.logs, root)}"]

@@ -304,3 +304,17 @@ def test_custom_stages_run_in_their_places_parallel_actions_together_and_needs_i
     image = _actions(doc)["Build/Build"]["variables"]["IMAGE_URI"]
     log = Path(p.root / _actions(doc)["Smoke/SeesImage"]["log"]).read_text()
     assert f"image under test: {image}" in log
+
+
+def test_a_pipeline_not_applied_is_named_with_what_to_do(emulator, tmp_path):
+    services = tmp_path / "services"
+    services.mkdir()
+    (services / "_defaults.yaml").write_text((REPO / "services" / "_defaults.yaml").read_text())
+    (services / "never-applied.yaml").write_text(
+        "name: never-applied\nsource: {repository: example-corp/never-applied}\n"
+        "build: {ecr_repository: media/never-applied}\nservice: {cluster: media}\n")
+    p = project(tmp_path / "repo", services, emulator)
+    r = p.cli("local", "run", "never-applied", "--env", "stg")
+    assert r.status == 1
+    assert "pipeline never-applied-stg is not in the emulator (account 111111111111" in r.err
+    assert "shipspec apply --local" in r.err
