@@ -39,6 +39,7 @@ class Affected:
     reasons: dict = field(default_factory=dict)  # (service, env) -> short reason
     base: str = ""  # the commit compared against (merge base of `since` and HEAD)
     bootstrap: tuple[Pair, ...] = ()  # (account, region) whose bootstrap template differs
+    shared: tuple[str, ...] = ()  # the shared inputs that changed (paths, sorted)
 
 
 # --- pure classification ---------------------------------------------------------------------
@@ -221,7 +222,61 @@ def affected(root: Path, since: str) -> Affected:
         reasons[pair] = (f"services/{pair[0]}.yaml deleted" if pair[0] not in now_specs
                          else f"environment '{pair[1]}' removed from services/{pair[0]}.yaml")
     pairs = tuple(p for p in sorted(now_pairs) if p in reasons)
-    return Affected(pairs, tuple(orphans), {p: reasons[p] for p in (*pairs, *orphans)}, base, tuple(bootstrap))
+    return Affected(pairs, tuple(orphans), {p: reasons[p] for p in (*pairs, *orphans)}, base, tuple(bootstrap),
+                    tuple(sorted(shared)))
+
+
+# --- what lint must look at again ------------------------------------------------------------
+
+# Inputs of every lint finding besides the templates themselves: when one of these changed, a
+# finding may differ in a template whose bytes did not, so `lint --changed-since` lints all.
+# First match wins (the lint rules live inside the compiler).
+LINT_INPUTS = (
+    ("compiler/lint/", "the lint rules"),
+    ("compiler/", "the compiler"),
+    ("schema/", "the schema"),
+    ("services/_defaults.yaml", "_defaults.yaml"),
+    ("services/_defaults.yml", "_defaults.yaml"),
+    ("constraints.txt", "constraints.txt (cfn-lint's version)"),
+)
+
+
+@dataclass(frozen=True)
+class LintSelection:
+    """What `shipspec lint --changed-since` lints: every template when `causes` is not empty
+    (each "<what> changed (<path>...)"), else the templates of `pairs` and of the bootstrap
+    stacks of `bootstrap` -- the selection of `affected` and `plan --changed-since`."""
+
+    pairs: tuple[Pair, ...]
+    bootstrap: tuple[Pair, ...]
+    causes: tuple[str, ...]
+    base: str
+
+    @property
+    def everything(self) -> bool:
+        return bool(self.causes)
+
+
+def full_lint_causes(paths: Iterable[str]) -> tuple[str, ...]:
+    """Why every template must be linted again, one entry per kind of input that changed, e.g.
+    "the lint rules changed (compiler/lint/iam_rules.py)"; empty when none did."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(set(paths)):
+        for prefix, what in LINT_INPUTS:
+            if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
+                found.setdefault(what, []).append(path)
+                break
+    out = []
+    for _, what in LINT_INPUTS:
+        if what in found and not any(o.startswith(f"{what} changed") for o in out):
+            names = found[what]
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            out.append(f"{what} changed ({', '.join(names[:3])}{more})")
+    return tuple(out)
+
+
+def lint_selection(result: Affected) -> LintSelection:
+    return LintSelection(result.pairs, result.bootstrap, full_lint_causes(result.shared), result.base)
 
 
 # --- reports ---------------------------------------------------------------------------------

@@ -4,11 +4,11 @@ structural check on every buildspec. Returns Diagnostics positioned in the gener
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
 import yaml
 
-from ..build.ir import BuildOutput
+from ..build.ir import BuildOutput, Stack
 from ..core.diagnostics import Diagnostic, Location
 from .positions import PositionIndex
 from .registry import all_rules, run_rules
@@ -35,20 +35,46 @@ class LintReport:
     rule_loads: tuple[tuple[int, int], ...] = ()  # (worker pid, cfn-lint rule loads) seen
 
 
-def templates_of(output: BuildOutput) -> list[Template]:
-    """Every stack template with its stack's region (one entry per file), sorted by path."""
+@dataclass(frozen=True)
+class Scope:
+    """Part of a build to lint: the stacks of these (service, environment) pairs and the bootstrap
+    stacks of these (account, region)s, with the buildspecs generated beside their templates.
+    The caller decides which (`lint --changed-since` asks compiler/deploy/affected.py)."""
+
+    pairs: frozenset[tuple[str, str]]
+    bootstrap: frozenset[tuple[str, str]] = frozenset()
+
+    @classmethod
+    def of(cls, pairs: Collection[tuple[str, str]], bootstrap: Collection[tuple[str, str]] = ()) -> "Scope":
+        return cls(frozenset(pairs), frozenset(bootstrap))
+
+    def wants(self, st: Stack) -> bool:
+        if st.service:
+            return (st.service, st.environment) in self.pairs
+        return (st.account, st.region) in self.bootstrap
+
+
+def _stacks(output: BuildOutput, scope: Scope | None) -> list[Stack]:
+    return [st for st in output.stacks if scope is None or scope.wants(st)]
+
+
+def templates_of(output: BuildOutput, scope: Scope | None = None) -> list[Template]:
+    """Every stack template (of `scope`'s stacks, when given) with its stack's region (one entry
+    per file), sorted by path."""
     files = output.by_path()
     seen: dict[str, Template] = {}
-    for st in output.stacks:
+    for st in _stacks(output, scope):
         if st.template_path in files and st.template_path not in seen:
             seen[st.template_path] = Template(st.template_path, files[st.template_path].content.decode("utf-8"),
                                               st.region)
     return [seen[p] for p in sorted(seen)]
 
 
-def buildspecs_of(output: BuildOutput) -> list[tuple[str, str]]:
+def buildspecs_of(output: BuildOutput, scope: Scope | None = None) -> list[tuple[str, str]]:
+    """Every generated buildspec (with `scope`, those in the directory of one of its templates)."""
+    dirs = None if scope is None else {st.template_path.rsplit("/", 1)[0] for st in _stacks(output, scope)}
     return [(a.path, a.content.decode("utf-8")) for a in output.artifacts
-            if a.path.rsplit("/", 1)[-1] in BUILDSPEC_NAMES]
+            if a.path.rsplit("/", 1)[-1] in BUILDSPEC_NAMES and (dirs is None or a.path.rsplit("/", 1)[0] in dirs)]
 
 
 def check_template(t: Template, files: Mapping[str, bytes], cfn_issues: Sequence | None,
@@ -98,12 +124,13 @@ def inline_buildspecs(doc: TemplateDoc, index: PositionIndex) -> list[Diagnostic
     return out
 
 
-def lint_output(output: BuildOutput, jobs: int | None = None, timeout: float | None = None) -> LintReport:
-    """Every finding in the generated templates and buildspecs of `output`."""
+def lint_output(output: BuildOutput, jobs: int | None = None, timeout: float | None = None,
+                scope: Scope | None = None) -> LintReport:
+    """Every finding in the generated templates and buildspecs of `output` (of `scope`, when given)."""
     from .buildspec_check import check_buildspec
     from .cfnlint_runner import DEFAULT_TIMEOUT, CfnTask, Pool, lint_templates
 
-    templates = templates_of(output)
+    templates = templates_of(output, scope)
     pool = Pool(timeout=timeout or DEFAULT_TIMEOUT) if jobs is None else Pool(jobs=jobs, timeout=timeout or DEFAULT_TIMEOUT)
     results = lint_templates([CfnTask(t.path, t.text, t.region) for t in templates], pool)
     files = {a.path: a.content for a in output.artifacts}
@@ -114,7 +141,7 @@ def lint_output(output: BuildOutput, jobs: int | None = None, timeout: float | N
         found, n = check_template(t, files, res.issues, rules)
         diags += found
         honoured += n
-    specs = buildspecs_of(output)
+    specs = buildspecs_of(output, scope)
     for path, text in specs:
         diags += check_buildspec(text, path)
     loads = tuple(sorted({(r.pid, r.rule_loads) for r in results}))
