@@ -153,6 +153,27 @@ def _index_entries(content: bytes | None) -> dict[Pair, dict]:
     return out
 
 
+def _index_change_explained(root: Path, base: str, touched: set[str]) -> bool:
+    """generated/index.json differs from the base only in the entries of services whose spec or
+    generated files changed anyway (what rebuilding a changed spec does to it): its bootstrap and
+    Lambda sections and every other service's entries are the same. Anything else (unreadable,
+    a bootstrap template's hash, another service's entry) is False: compare the whole build."""
+    head_path = root / "generated" / "index.json"
+    try:
+        now = json.loads(head_path.read_bytes())
+        before = json.loads(read_blobs(root, [f"{base}:generated/index.json"])[f"{base}:generated/index.json"] or b"")
+    except (OSError, ValueError):
+        return False
+    if not isinstance(now, dict) or not isinstance(before, dict):
+        return False
+    if {k: v for k, v in now.items() if k != "services"} != {k: v for k, v in before.items() if k != "services"}:
+        return False
+    a, b = now.get("services") or {}, before.get("services") or {}
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return False
+    return all(name in touched for name in set(a) | set(b) if a.get(name) != b.get(name))
+
+
 def affected(root: Path, since: str) -> Affected:
     from ..build.compile import compile_project
     from ..spec.project import load_project, spec_paths
@@ -174,6 +195,8 @@ def affected(root: Path, since: str) -> Affected:
 
     # Which services the head side must load: all of them for a shared change, else the named.
     touched = spec_changed | {svc for svc, _ in gen_changed}
+    if shared == ["generated/index.json"] and _index_change_explained(root, base, touched):
+        shared = []  # a rebuilt spec's own entries: nothing else can differ, no need to build all
     if not shared and not touched:
         return Affected((), (), {}, base)
     load_names = () if shared else sorted(touched & now_specs)
