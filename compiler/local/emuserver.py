@@ -1,5 +1,5 @@
 """The local emulator's process (`shipspec local up` runs `python -m compiler.local.emuserver`):
-moto's server, with two changes that bring it closer to AWS.
+moto's server, with three changes that bring it closer to AWS.
 
 - **Templates are parsed by libyaml.** moto reads every template it is sent with PyYAML's
   pure-Python loader, which is most of its CPU time in a plan. The process swaps in a loader with
@@ -11,6 +11,10 @@ moto's server, with two changes that bring it closer to AWS.
   computes change sets asynchronously; executing it before then fails with
   `InvalidChangeSetStatus`, as on AWS, and it lists no changes. Both default to 0 (moto's instant answers). The waits sleep,
   so they cost no CPU: they exercise the polling paths and make `--jobs` measurable on the emulator.
+- **CloudFormation drift detection**, which moto lacks: DetectStackDrift,
+  DescribeStackDriftDetectionStatus and DescribeStackResourceDrifts, comparing each stack's
+  template with the live resources moto keeps (`compiler/local/emudrift.py` says which types and
+  properties). A detection stays in progress for the latency model's change-set time.
 
 This module imports moto: only the emulator process loads it.
 """
@@ -164,6 +168,9 @@ def main(argv: list[str] | None = None) -> None:
 
     fast_template_parsing()
     change_set_delay(latency.change_set_seconds)
+    from .emudrift import install as drift_detection
+
+    drift_detection(latency.change_set_seconds)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
     print(f"shipspec emulator on http://{host}:{port}: {latency.describe()}", file=sys.stderr, flush=True)
