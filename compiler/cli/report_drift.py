@@ -46,8 +46,7 @@ def _count(n: int, what: str) -> str:
 def summary(r: Report) -> str:
     parts = [f"{_count(len(r.drifted), 'stack')} drifted of {len(r.stacks)}"]
     if r.runtime_checked:
-        parts.append(f"{len(r.runtime_drifted)} of {_count(len(r.runtime), 'running task definition')} "
-                     "differ from the specs")
+        parts.append(f"{len(r.runtime_drifted)} of {len(r.runtime)} running task definitions differ from the specs")
     busy = sum(1 for s in r.stacks if s.status == BUSY)
     absent = sum(1 for s in r.stacks if s.status == NOT_DEPLOYED)
     unfound = sum(1 for x in r.runtime if x.status == "NOT_FOUND")
