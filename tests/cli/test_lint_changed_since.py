@@ -193,3 +193,17 @@ def test_cached_and_uncached_lint_give_identical_findings(repo):
     files = {f["file"] for f in findings}
     # the broken template in the affected pair is linted; the one in video-api (not affected) is not
     assert files == {"generated/news-web/stg/extra.yml"}, files
+
+
+def test_the_plan_workflows_lint_command_lints_the_pull_requests_pairs(repo, monkeypatch):
+    from support.workflows import all_shipspec_commands
+
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    base = git(repo, "rev-parse", "HEAD").strip()
+    edit(repo / "services/photo-thumbs.yaml", "cluster: media", "cluster: media-2")
+    assert run_cli("build", root=repo).status == 0
+    commit_all(repo, "photo-thumbs moves cluster")
+    [argv] = [a for where, a in all_shipspec_commands() if where == "pull-request.yml:check" and a[0] == "lint"]
+    r = run_cli(*[base if a == "$BASE_SHA" else a for a in argv], root=repo)
+    assert r.status == 0, r.out + r.err
+    assert "2 affected pairs" in r.err and counts(r.err) == (4, 4)
