@@ -11,6 +11,12 @@ tree is HEAD. A pair is affected when
   for it now differ from those committed under `generated/` at the base. That comparison
   hashes the new files as git blobs and compares them with one `git ls-tree` listing of the
   base, so it stays fast at hundreds of services.
+  `generated/index.json` alone, differing only in the entries of services whose spec or
+  generated files changed anyway (what rebuilding a changed spec does to it), is no shared change.
+
+`lint_selection` says what `shipspec lint --changed-since` lints: these pairs, or everything when
+an input of every finding changed (the compiler, the lint rules, the schema, `_defaults.yaml`,
+constraints.txt).
 
 Pairs that existed at the base (per the base's `generated/` tree, or its specs when no
 generated tree was committed) but that no spec produces now are orphans: their stacks

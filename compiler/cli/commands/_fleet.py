@@ -33,9 +33,10 @@ class Fleet:
         return tuple((c.name, c.environment.name) for c in self.configs)
 
 
-def load_fleet(root: Path, names=(), env: str | None = None, shard_text: str = "") -> Fleet:
+def load_fleet(root: Path, names=(), env: str | None = None, shard_text: str = "",
+               will_render: bool = False) -> Fleet:
     """The selected pairs' configurations (SpecError for invalid specs, UsageError for a bad
-    --env or --shard)."""
+    --env or --shard); `will_render` when the caller compiles the project (through the cache)."""
     from ...build.incremental import Session
     from ...deploy.affected import parse_shard, shard
 
@@ -45,7 +46,7 @@ def load_fleet(root: Path, names=(), env: str | None = None, shard_text: str = "
             picked = parse_shard(shard_text)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    session = Session.open(root, will_render=True)
+    session = Session.open(root, will_render=will_render)
     project = session.load_project(names)
     session.save()
     configs = {s.key: s.config for s in project.services}

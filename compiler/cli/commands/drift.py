@@ -39,7 +39,7 @@ def run(args, console) -> int:
     from .. import report_drift
     from . import _deploy, _fleet
 
-    fleet = _fleet.load_fleet(console.root, args.names, args.env, args.shard)
+    fleet = _fleet.load_fleet(console.root, args.names, args.env, args.shard, will_render=True)
     output = compile_project(fleet.project)
     stacks = [si.stack for si in select(output, fleet.pairs, ("pipeline", "notification"))]
     if fleet.first_shard:  # every bootstrap stack the selection uses, each checked by one shard only
