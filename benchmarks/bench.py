@@ -32,7 +32,7 @@ from typing import Callable
 from benchmarks import proc as benchproc
 from benchmarks.fleet import service_name, touch_spec, write_fleet
 from benchmarks.proc import Measurement, Run, cli_env, run_cli
-from benchmarks.report import PR_NAME
+from benchmarks.report import PAIRED, PR_NAME
 from compiler import __version__
 from compiler.local.emuserver import Latency
 
@@ -64,17 +64,20 @@ class Bench:
         return m
 
     def measure_steps(self, name: str, root: Path, size: int, pairs: int, steps: list[list[str]], runs: int,
-                      before: Callable[[int], Path]) -> Measurement:
+                      before: Callable[[int], tuple[Path, dict[str, float]]]) -> Measurement:
         """One row for several commands run one after another (each a subprocess) in the
         repository `before(i)` prepares for run i: their summed time, the largest memory of any;
-        each step's own times are kept in `parts`."""
+        each step's own times are kept in `parts`, with what `before` measured beside them (not
+        in the sum)."""
         m = Measurement(name, size, pairs)
         for i in range(runs):
             try:
-                where = before(i)
+                where, measured = before(i)
             except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:
                 m.error = f"preparing run {i + 1}: {exc}"
                 break
+            for label, seconds in measured.items():
+                m.parts.setdefault(label, []).append(seconds)
             total = 0.0
             for argv in steps:
                 r: Run = run_cli(where, argv)
@@ -82,7 +85,7 @@ class Bench:
                     m.error = f"{argv[0]}: exit {r.status}: {r.stderr.strip()[-500:]}"
                     break
                 total += r.seconds
-                m.parts.setdefault(" ".join(argv[:1]), []).append(r.seconds)
+                m.parts.setdefault(argv[0], []).append(r.seconds)
                 m.max_rss_mb = max(m.max_rss_mb, r.max_rss_mb)
                 m.tree_rss_mb = max(m.tree_rss_mb, r.tree_rss_mb)
             if m.error:
@@ -142,7 +145,9 @@ class Bench:
         """What the Plan workflow's check job costs for a pull request that edits one spec, on a
         fresh runner: a clone of the default branch (specs, generated/ and schema/ committed, no
         .shipspec/), one spec edited and rebuilt by its author and committed, then validate, check,
-        lint --changed-since BASE and affected --since BASE, timed each."""
+        lint --changed-since BASE and affected --since BASE, timed each. Just before each run, a
+        cold build of the same clone is timed too ("paired cold build"): the target compares each
+        run with the cold build next to it, so a busy machine slows both sides alike."""
         for argv in (["build"], ["schema"]):
             r = run_cli(root, argv)
             if r.status:
@@ -153,7 +158,7 @@ class Bench:
         base = _git_out(root, "rev-parse", "HEAD")
         clone = self.work / f"pr-{n}"
 
-        def fresh(_: int) -> Path:
+        def fresh(_: int) -> tuple[Path, dict[str, float]]:
             shutil.rmtree(clone, ignore_errors=True)
             _git(self.work, "clone", "-q", str(root), str(clone))
             touch_spec(clone, n // 2, next(rev))
@@ -162,8 +167,13 @@ class Bench:
                 raise RuntimeError(r.stderr.strip()[-500:])
             _git(clone, "add", "-A")
             _git(clone, "commit", "-q", "-m", "one spec changed")
+            shutil.rmtree(clone / "generated")
+            shutil.rmtree(clone / ".shipspec", ignore_errors=True)
+            cold = run_cli(clone, ["build"])  # the paired cold build: it writes the same tree again
+            if cold.status or _git_out(clone, "status", "--porcelain"):
+                raise RuntimeError("the paired cold build did not write the committed tree")
             shutil.rmtree(clone / ".shipspec", ignore_errors=True)  # a fresh runner has no cache
-            return clone
+            return clone, {PAIRED: cold.seconds}
 
         steps = [["validate"], ["check"], ["lint", "--changed-since", base], ["affected", "--since", base]]
         try:
