@@ -11,6 +11,7 @@ changed (the summary says which)."""
 from __future__ import annotations
 
 import argparse
+import os
 
 from ._common import add_diag_format, add_names
 
@@ -60,6 +61,12 @@ def run(args, console) -> int:
 
     names, scope = list(args.names), None
     if args.changed_since:
+        if _cold(console.root, args.no_cache):
+            # A fresh runner: the changed templates go to cfn-lint. Its pool's forkserver imports
+            # cfn-lint now, on another core, while the selection is worked out.
+            from ...lint.cfnlint_runner import prestart
+
+            prestart()
         names, scope = _changed(args, console)
         if names is None:
             return 0
@@ -76,6 +83,20 @@ def run(args, console) -> int:
         console.print(text)
     console.error(summary(report))
     return 1 if report.diagnostics else 0
+
+
+def _cold(root, no_cache: bool) -> bool:
+    """No lint findings cached here (a fresh CI runner, or --no-cache): cfn-lint will be needed."""
+    from ...build.cache import CACHE_DIR, disabled_by_env
+    from ...lint.cache import NAMESPACE
+
+    if no_cache or disabled_by_env():
+        return True
+    try:
+        with os.scandir(root / CACHE_DIR / NAMESPACE) as entries:
+            return not any(e.name.endswith(".json") for e in entries)
+    except OSError:
+        return True
 
 
 def _changed(args, console):
