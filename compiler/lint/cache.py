@@ -16,7 +16,7 @@ from pathlib import Path
 from ..build import cache
 from ..build.ir import BuildOutput
 from ..core.diagnostics import Diagnostic, Location
-from .engine import LintReport, Scope, Template, buildspecs_of, check_template, templates_of
+from .engine import LintReport, Scope, Template, alongside, buildspecs_of, finish, templates_of
 
 NAMESPACE = "lint"
 TIMEOUT_CODE = "SS900"  # compiler.lint.cfnlint_runner.TIMEOUT_CODE, without importing cfn-lint
@@ -91,10 +91,10 @@ def lint_output_cached(output: BuildOutput, root: Path | None, jobs: int | None 
 
         limit = timeout or DEFAULT_TIMEOUT
         pool = Pool(timeout=limit) if jobs is None else Pool(jobs=jobs, timeout=limit)
-        results = lint_templates([CfnTask(t.path, t.text, t.region) for t, _ in todo], pool)
-        rules = all_rules()
-        for (t, k), res in zip(todo, results):
-            found, n = check_template(t, files, res.issues, rules)
+        results, checked = alongside([t for t, _ in todo], files, all_rules(), lambda: lint_templates(
+            [CfnTask(t.path, t.text, t.region) for t, _ in todo], pool))
+        for (t, k), c, res in zip(todo, checked, results):
+            found, n = finish(c, res.issues)
             diags += found
             honoured += n
             loads.add((res.pid, res.rule_loads))

@@ -3,8 +3,9 @@ structural check on every buildspec. Returns Diagnostics positioned in the gener
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from typing import Collection, Mapping, Sequence
+from typing import Callable, Collection, Mapping, Sequence, TypeVar
 
 import yaml
 
@@ -14,6 +15,8 @@ from .positions import PositionIndex
 from .registry import all_rules, run_rules
 from .rules import Rule, TemplateDoc
 from .suppress import Issue, apply, suppressions
+
+T = TypeVar("T")
 
 BUILDSPEC_NAMES = ("buildspec.yml", "updatespec.yml")
 CFN_PREFIXES = ("E", "W", "I")
@@ -77,30 +80,78 @@ def buildspecs_of(output: BuildOutput, scope: Scope | None = None) -> list[tuple
             if a.path.rsplit("/", 1)[-1] in BUILDSPEC_NAMES and (dirs is None or a.path.rsplit("/", 1)[0] in dirs)]
 
 
-def check_template(t: Template, files: Mapping[str, bytes], cfn_issues: Sequence | None,
-                   rules: Sequence[Rule] | None = None) -> tuple[list[Diagnostic], int]:
-    """Diagnostics for one template (our rules, cfn-lint's issues if given, inline buildspecs), and how
-    many suppressions were honoured."""
+@dataclass(frozen=True)
+class Checked:
+    """One template with shipspec's rules run and its positions indexed: everything of its check
+    but cfn-lint's issues, which `finish` adds (they come from other processes meanwhile)."""
+
+    template: Template
+    failed: tuple[Diagnostic, ...] = ()  # SS000: not YAML, or not a template (nothing else applies)
+    issues: tuple[Issue, ...] = ()
+    sups: tuple = ()
+    index: PositionIndex | None = None
+    inline: tuple[Diagnostic, ...] = ()
+
+
+def prepare(t: Template, files: Mapping[str, bytes], rules: Sequence[Rule] | None = None) -> Checked:
     try:
         data = yaml.safe_load(t.text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = Location(t.path, mark.line + 1, mark.column + 1) if mark else Location(t.path)
-        return [Diagnostic(loc, f"not valid YAML: {getattr(exc, 'problem', exc)}", code="SS000")], 0
+        return Checked(t, (Diagnostic(loc, f"not valid YAML: {getattr(exc, 'problem', exc)}", code="SS000"),))
     if not isinstance(data, dict):
-        return [Diagnostic(Location(t.path), "not a CloudFormation template (not a mapping)", code="SS000")], 0
+        return Checked(t, (Diagnostic(Location(t.path), "not a CloudFormation template (not a mapping)", code="SS000"),))
     doc = TemplateDoc(t.path, data, files, t.region)
-    issues = [Issue(code, f.path, f.message) for code, f in run_rules(doc, rules if rules is not None else all_rules())]
-    issues += [Issue(i.code, tuple(i.path), i.message, i.line, i.col) for i in (cfn_issues or ())]
-    sups = suppressions(doc)
-    kept, honoured = apply(issues, sups, ("SS",) + (CFN_PREFIXES if cfn_issues is not None else ()))
+    issues = tuple(Issue(code, f.path, f.message)
+                   for code, f in run_rules(doc, rules if rules is not None else all_rules()))
     index = PositionIndex(t.text)
+    return Checked(t, (), issues, tuple(suppressions(doc)), index, tuple(inline_buildspecs(doc, index)))
+
+
+def finish(c: Checked, cfn_issues: Sequence | None) -> tuple[list[Diagnostic], int]:
+    """The template's diagnostics with cfn-lint's issues (None: cfn-lint did not run), and how many
+    suppressions were honoured."""
+    if c.failed:
+        return list(c.failed), 0
+    issues = list(c.issues) + [Issue(i.code, tuple(i.path), i.message, i.line, i.col) for i in (cfn_issues or ())]
+    kept, honoured = apply(issues, list(c.sups), ("SS",) + (CFN_PREFIXES if cfn_issues is not None else ()))
     out = []
     for i in kept:
-        line, col = (i.line, i.col) if i.line else index.locate(i.path)
-        out.append(Diagnostic(Location(t.path, line, col), i.message, "", "error", i.code))
-    out += inline_buildspecs(doc, index)
-    return out, honoured
+        line, col = (i.line, i.col) if i.line else c.index.locate(i.path)
+        out.append(Diagnostic(Location(c.template.path, line, col), i.message, "", "error", i.code))
+    return out + list(c.inline), honoured
+
+
+def check_template(t: Template, files: Mapping[str, bytes], cfn_issues: Sequence | None,
+                   rules: Sequence[Rule] | None = None) -> tuple[list[Diagnostic], int]:
+    """Diagnostics for one template (our rules, cfn-lint's issues if given, inline buildspecs), and how
+    many suppressions were honoured."""
+    return finish(prepare(t, files, rules), cfn_issues)
+
+
+def alongside(templates: Sequence[Template], files: Mapping[str, bytes], rules: Sequence[Rule],
+              work: Callable[[], T]) -> tuple[T, list[Checked]]:
+    """`work()` (cfn-lint: in this thread, which its time limit needs) while shipspec's rules check
+    `templates` in another thread: the pool's workers and our rules overlap instead of taking turns."""
+    done: list[Checked] = []
+    failure: list[BaseException] = []
+
+    def ours() -> None:
+        try:
+            done.extend(prepare(t, files, rules) for t in templates)
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=ours, name="shipspec-rules", daemon=True)
+    thread.start()
+    try:
+        result = work()
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
+    return result, done
 
 
 def inline_buildspecs(doc: TemplateDoc, index: PositionIndex) -> list[Diagnostic]:
@@ -132,13 +183,13 @@ def lint_output(output: BuildOutput, jobs: int | None = None, timeout: float | N
 
     templates = templates_of(output, scope)
     pool = Pool(timeout=timeout or DEFAULT_TIMEOUT) if jobs is None else Pool(jobs=jobs, timeout=timeout or DEFAULT_TIMEOUT)
-    results = lint_templates([CfnTask(t.path, t.text, t.region) for t in templates], pool)
     files = {a.path: a.content for a in output.artifacts}
-    rules = all_rules()
+    results, checked = alongside(templates, files, all_rules(),
+                                 lambda: lint_templates([CfnTask(t.path, t.text, t.region) for t in templates], pool))
     diags: list[Diagnostic] = []
     honoured = 0
-    for t, res in zip(templates, results):
-        found, n = check_template(t, files, res.issues, rules)
+    for c, res in zip(checked, results):
+        found, n = finish(c, res.issues)
         diags += found
         honoured += n
     specs = buildspecs_of(output, scope)
