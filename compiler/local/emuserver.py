@@ -15,6 +15,10 @@ moto's server, with changes that bring it closer to AWS.
   the service's tags ask (compiler/local/service_deployments.py says what is modelled and why).
 - **Resource import and retained deletion** (`shipspec adopt`): modelled in compiler/local/cfn_import.py,
   whose notes say what and why.
+- **CloudFormation drift detection**, which moto lacks: DetectStackDrift,
+  DescribeStackDriftDetectionStatus and DescribeStackResourceDrifts, comparing each stack's
+  template with the live resources moto keeps (`compiler/local/emudrift.py` says which types and
+  properties). A detection stays in progress for the latency model's change-set time.
 
 This module imports moto: only the emulator process loads it.
 """
@@ -179,6 +183,9 @@ def main(argv: list[str] | None = None) -> None:
 
     install_service_deployments()
     model_resource_import()
+    from .emudrift import install as drift_detection
+
+    drift_detection(latency.change_set_seconds)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
     print(f"shipspec emulator on http://{host}:{port}: {latency.describe()}", file=sys.stderr, flush=True)
