@@ -6,6 +6,8 @@ included, `--runs` times (median, min, max; wall seconds, peak memory):
 
   validate --no-cache / validate (cached) / validate one spec   build cold / no-op / one spec changed
   diff of one changed service   lint cold (once) / lint after one spec changed (warm cache)
+  PR with one spec changed, fresh runner: validate + check + lint --changed-since + affected on
+  a fresh clone without .shipspec/cache (the Plan workflow's check job; the sum of the four)
   plan --local --jobs 1 vs --jobs 8 on the emulator (`--plan-services`, default 50), answering at
   once and with its AWS-like latency model (`shipspec local up --api-latency-ms --change-set-seconds`)
 
@@ -20,6 +22,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +32,7 @@ from typing import Callable
 from benchmarks import proc as benchproc
 from benchmarks.fleet import service_name, touch_spec, write_fleet
 from benchmarks.proc import Measurement, Run, cli_env, run_cli
+from benchmarks.report import PAIRED, PR_NAME
 from compiler import __version__
 from compiler.local.emuserver import Latency
 
@@ -59,11 +63,44 @@ class Bench:
         _progress(m)
         return m
 
+    def measure_steps(self, name: str, root: Path, size: int, pairs: int, steps: list[list[str]], runs: int,
+                      before: Callable[[int], tuple[Path, dict[str, float]]]) -> Measurement:
+        """One row for several commands run one after another (each a subprocess) in the
+        repository `before(i)` prepares for run i: their summed time, the largest memory of any;
+        each step's own times are kept in `parts`, with what `before` measured beside them (not
+        in the sum)."""
+        m = Measurement(name, size, pairs)
+        for i in range(runs):
+            try:
+                where, measured = before(i)
+            except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:
+                m.error = f"preparing run {i + 1}: {exc}"
+                break
+            for label, seconds in measured.items():
+                m.parts.setdefault(label, []).append(seconds)
+            total = 0.0
+            for argv in steps:
+                r: Run = run_cli(where, argv)
+                if r.status != 0:
+                    m.error = f"{argv[0]}: exit {r.status}: {r.stderr.strip()[-500:]}"
+                    break
+                total += r.seconds
+                m.parts.setdefault(argv[0], []).append(r.seconds)
+                m.max_rss_mb = max(m.max_rss_mb, r.max_rss_mb)
+                m.tree_rss_mb = max(m.tree_rss_mb, r.tree_rss_mb)
+            if m.error:
+                break
+            m.seconds.append(total)
+        self.results.append(m)
+        _progress(m)
+        return m
+
     def fleet(self, n: int) -> tuple[Path, int]:
         root = self.work / f"fleet-{n}"
         write_fleet(root, n)
+        (root / ".gitignore").write_text(".shipspec/\n", encoding="utf-8")
         _git(root, "init", "-q")
-        _git(root, "add", "services")
+        _git(root, "add", ".gitignore", "services")
         _git(root, "commit", "-q", "-m", "specs")
         from compiler.spec.project import load_project
 
@@ -93,6 +130,8 @@ class Bench:
         _git(root, "add", "-A")
         _git(root, "commit", "-q", "-m", "generated")
         m("diff one changed service", root, n, pairs, ["diff", one], runs, before=change)
+        if not self.args.skip_pr:
+            self.pull_request(root, n, pairs, rev)
         if self.args.skip_lint or n > self.args.lint_max:
             return
 
@@ -101,6 +140,46 @@ class Bench:
 
         m("lint cold", root, n, pairs, ["lint"], 1 if n > 20 else runs, before=cold_lint, ok=(0, 1))
         m("lint one spec changed (warm)", root, n, pairs, ["lint"], runs, before=change, ok=(0, 1))
+
+    def pull_request(self, root: Path, n: int, pairs: int, rev) -> None:
+        """What the Plan workflow's check job costs for a pull request that edits one spec, on a
+        fresh runner: a clone of the default branch (specs, generated/ and schema/ committed, no
+        .shipspec/), one spec edited and rebuilt by its author and committed, then validate, check,
+        lint --changed-since BASE and affected --since BASE, timed each. Just before each run, a
+        cold build of the same clone is timed too ("paired cold build"): the target compares each
+        run with the cold build next to it, so a busy machine slows both sides alike."""
+        for argv in (["build"], ["schema"]):
+            r = run_cli(root, argv)
+            if r.status:
+                self.results.append(Measurement(PR_NAME, n, pairs, error=r.stderr.strip()[-500:]))
+                return
+        _git(root, "add", "-A")
+        _git(root, "commit", "-q", "-m", "default branch")
+        base = _git_out(root, "rev-parse", "HEAD")
+        clone = self.work / f"pr-{n}"
+
+        def fresh(_: int) -> tuple[Path, dict[str, float]]:
+            shutil.rmtree(clone, ignore_errors=True)
+            _git(self.work, "clone", "-q", str(root), str(clone))
+            touch_spec(clone, n // 2, next(rev))
+            r = run_cli(clone, ["build"])  # the author's build, committed with the spec
+            if r.status:
+                raise RuntimeError(r.stderr.strip()[-500:])
+            _git(clone, "add", "-A")
+            _git(clone, "commit", "-q", "-m", "one spec changed")
+            shutil.rmtree(clone / "generated")
+            shutil.rmtree(clone / ".shipspec", ignore_errors=True)
+            cold = run_cli(clone, ["build"])  # the paired cold build: it writes the same tree again
+            if cold.status or _git_out(clone, "status", "--porcelain"):
+                raise RuntimeError("the paired cold build did not write the committed tree")
+            shutil.rmtree(clone / ".shipspec", ignore_errors=True)  # a fresh runner has no cache
+            return clone, {PAIRED: cold.seconds}
+
+        steps = [["validate"], ["check"], ["lint", "--changed-since", base], ["affected", "--since", base]]
+        try:
+            self.measure_steps(PR_NAME, root, n, pairs, steps, self.args.runs, before=fresh)
+        finally:
+            shutil.rmtree(clone, ignore_errors=True)
 
     def single(self) -> None:
         root, pairs = self.fleet(1)
@@ -155,9 +234,16 @@ def _git(root: Path, *argv: str) -> None:
     subprocess.run(["git", *argv], cwd=root, env=env, check=True, capture_output=True)
 
 
+def _git_out(root: Path, *argv: str) -> str:
+    return subprocess.run(["git", *argv], cwd=root, env=cli_env(), check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
 def _progress(m: Measurement) -> None:
     state = f"error: {m.error}" if m.error else f"{m.median:.3f}s"
-    print(f"  N={m.size:<5} {m.name:<32} {state}", file=sys.stderr, flush=True)
+    print(f"  N={m.size:<5} {m.name:<38} {state}", file=sys.stderr, flush=True)
+    for step, seconds in m.parts.items():
+        print(f"  N={m.size:<5}   {step:<36} {statistics.median(seconds):.3f}s", file=sys.stderr, flush=True)
 
 
 def machine() -> dict:
@@ -180,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lint-max", type=int, default=500, help="lint only fleets up to this size (default: %(default)s)")
     p.add_argument("--skip-lint", action="store_true")
     p.add_argument("--skip-plan", action="store_true")
+    p.add_argument("--skip-pr", action="store_true", help="skip the pull-request-on-a-fresh-runner row")
     p.add_argument("--plan-services", type=int, default=50, help="services planned on the emulator (default: %(default)s)")
     p.add_argument("--plan-api-latency-ms", type=int, default=PLAN_LATENCY.api_ms, metavar="MS",
                    help="the latency model's delay per API call (default: %(default)s)")

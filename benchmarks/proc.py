@@ -26,6 +26,7 @@ class Measurement:
     max_rss_mb: float = 0.0
     tree_rss_mb: float = 0.0
     error: str = ""
+    parts: dict[str, list[float]] = field(default_factory=dict)  # a row of several steps: each step's times
 
     @property
     def median(self) -> float:

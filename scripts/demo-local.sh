@@ -4,11 +4,12 @@
 #   local up -> bootstrap -> plan (markdown) -> apply -> seed demo ECS services -> status and doctor
 #   (a healthy service) -> a pipeline run end to end (`local run`: push -> build -> new revision ->
 #   rollout -> notification), and one whose build fails (its FAILED notification) -> status shows the
-#   executions -> doctor on a broken service -> a rollout followed to success and one rolled back with
-#   its diagnosis (`local deploy`: the generated UpdateService and Deploy scripts with the AWS CLI)
-#   -> status and rollback -> edit a spec (build settings and a container variable)
-#   -> plan again (resource changes and a runtime row) -> import a hand-written pipeline (a template
-#   of tests/adopt/fixtures/) into a spec, with its report -> local down.
+#   executions -> doctor on a broken service -> change things behind shipspec's back -> drift finds
+#   them -> status --all (the fleet on one screen) -> a rollout followed to success and one rolled
+#   back with its diagnosis (`local deploy`: the generated UpdateService and Deploy scripts with the
+#   AWS CLI) -> status and rollback -> edit a spec (build settings and a container variable) -> plan
+#   again (resource changes and a runtime row) -> import a hand-written pipeline (a template of
+#   tests/adopt/fixtures/) into a spec, with its report -> local down.
 # `shipspec local seed` writes demo data into the emulator only (the emulator runs no containers, so
 # the ECS service a pipeline updates is seeded); `shipspec local run` runs the applied pipeline on this
 # machine against the emulator.
@@ -115,6 +116,67 @@ else
 fi
 if ! grep -q 'PROBLEM image-not-found' "$doctor_out" || ! grep -q 'PROBLEM image-missing-in-ecr' "$doctor_out"; then
   echo "demo-local: doctor did not name the missing image" >&2
+  exit 1
+fi
+
+step "shipspec drift --local (nothing changed behind shipspec's back yet: exit 0)"
+ss drift --local news-web
+
+step "behind shipspec's back: a log group's retention and a container variable changed by hand"
+# What someone in the console would do, through the emulator's own API (account 111111111111, the
+# stg environment of news-web): 7 days of build logs instead of 30, and LOG_LEVEL=debug in a new
+# task definition revision the service now runs.
+python3 - "$scratch/.shipspec/local.json" <<'PY'
+import json
+import sys
+
+import boto3
+
+endpoint = json.load(open(sys.argv[1]))["endpoint"]
+region = "ap-northeast-1"
+sts = boto3.client("sts", region_name=region, endpoint_url=endpoint, aws_access_key_id="demo",
+                   aws_secret_access_key="demo")
+creds = sts.assume_role(RoleArn="arn:aws:iam::111111111111:role/console-user",
+                        RoleSessionName="console-user")["Credentials"]
+
+
+def client(name):
+    return boto3.client(name, region_name=region, endpoint_url=endpoint, aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+
+
+client("logs").put_retention_policy(logGroupName="/aws/codebuild/news-web-stg-build", retentionInDays=7)
+ecs = client("ecs")
+service = ecs.describe_services(cluster="media", services=["news-web"])["services"][0]
+td = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+container = td["containerDefinitions"][0]
+container["environment"] = [dict(e, value="debug") if e["name"] == "LOG_LEVEL" else e
+                            for e in container.get("environment", [])]
+keep = {k: td[k] for k in ("family", "requiresCompatibilities", "networkMode", "cpu", "memory") if td.get(k)}
+arn = ecs.register_task_definition(containerDefinitions=[container], **keep)["taskDefinition"]["taskDefinitionArn"]
+ecs.update_service(cluster="media", service="news-web", taskDefinition=arn)
+print("changed: /aws/codebuild/news-web-stg-build retention 30 -> 7 days; news-web runs",
+      arn.rsplit("/", 1)[-1], "with LOG_LEVEL=debug")
+PY
+
+step "shipspec drift --local (finds both: exit 1)"
+drift_out="$scratch/drift.txt"
+if ss drift --local | tee "$drift_out"; then
+  echo "demo-local: drift did not report the changes" >&2
+  exit 1
+fi
+if ! grep -q '/RetentionInDays: expected 30, actual 7' "$drift_out" \
+    || ! grep -q 'environment LOG_LEVEL: expected info, actual debug' "$drift_out"; then
+  echo "demo-local: drift did not name the changed values" >&2
+  exit 1
+fi
+echo "drift found what changed behind shipspec's back (exit 1), as expected"
+
+step "shipspec status --all --local (the demo fleet on one screen, problems first)"
+status_out="$scratch/status-all.txt"
+ss status --all --local | tee "$status_out" || true
+if ! grep -q '^FAILING  *photo-thumbs  *stg' "$status_out" || ! grep -q '^healthy  *news-web  *stg' "$status_out"; then
+  echo "demo-local: status --all did not show the broken and the healthy service" >&2
   exit 1
 fi
 

@@ -15,7 +15,8 @@ from support.cli import REPO as ROOT
 pytestmark = pytest.mark.slow
 
 PER_SIZE = {"validate --no-cache", "validate (cached)", "validate one spec", "build cold", "build no-op",
-            "build one spec changed", "diff one changed service", "lint cold", "lint one spec changed (warm)"}
+            "build one spec changed", "diff one changed service", "lint cold", "lint one spec changed (warm)",
+            "PR with one spec changed, fresh runner"}
 
 
 def bench(tmp_path: Path, *argv: str) -> dict:
@@ -50,6 +51,15 @@ def test_every_measurement_runs_and_is_recorded(tmp_path):
     goals = {g["target"]: g for g in doc["targets"]}
     assert all(set(g) >= {"value", "limit", "unit", "met"} for g in goals.values())
     assert goals["build, one-service repository (20x faster than a ~10 s CDK synth)"]["value"] is not None
+    # the pull-request row: the four steps on a fresh clone, each step's time kept
+    pr = results[("PR with one spec changed, fresh runner", 2)]
+    steps = {"validate", "check", "lint", "affected"}
+    assert set(pr["parts"]) == steps | {"paired cold build"}
+    assert abs(sum(pr["parts"][s][0] for s in steps) - pr["seconds"][0]) < 1e-6
+    ratio = next(g for name, g in goals.items() if name.startswith("PR with one spec changed"))
+    # each run over the cold build timed next to it; N=2: reported, the target is for N >= 100
+    assert ratio["value"] == pytest.approx(pr["seconds"][0] / pr["parts"]["paired cold build"][0])
+    assert ratio["limit"] is None
     # the docs' tables: one row per measurement, one per target
     md = (tmp_path / "bench.md").read_text().splitlines()
     assert sum(line.startswith("| 2 | ") for line in md) == len(PER_SIZE)

@@ -11,6 +11,12 @@ tree is HEAD. A pair is affected when
   for it now differ from those committed under `generated/` at the base. That comparison
   hashes the new files as git blobs and compares them with one `git ls-tree` listing of the
   base, so it stays fast at hundreds of services.
+  `generated/index.json` alone, differing only in the entries of services whose spec or
+  generated files changed anyway (what rebuilding a changed spec does to it), is no shared change.
+
+`lint_selection` says what `shipspec lint --changed-since` lints: these pairs, or everything when
+an input of every finding changed (the compiler, the lint rules, the schema, `_defaults.yaml`,
+constraints.txt).
 
 Pairs that existed at the base (per the base's `generated/` tree, or its specs when no
 generated tree was committed) but that no spec produces now are orphans: their stacks
@@ -39,6 +45,7 @@ class Affected:
     reasons: dict = field(default_factory=dict)  # (service, env) -> short reason
     base: str = ""  # the commit compared against (merge base of `since` and HEAD)
     bootstrap: tuple[Pair, ...] = ()  # (account, region) whose bootstrap template differs
+    shared: tuple[str, ...] = ()  # the shared inputs that changed (paths, sorted)
 
 
 # --- pure classification ---------------------------------------------------------------------
@@ -152,6 +159,27 @@ def _index_entries(content: bytes | None) -> dict[Pair, dict]:
     return out
 
 
+def _index_change_explained(root: Path, base: str, touched: set[str]) -> bool:
+    """generated/index.json differs from the base only in the entries of services whose spec or
+    generated files changed anyway (what rebuilding a changed spec does to it): its bootstrap and
+    Lambda sections and every other service's entries are the same. Anything else (unreadable,
+    a bootstrap template's hash, another service's entry) is False: compare the whole build."""
+    head_path = root / "generated" / "index.json"
+    try:
+        now = json.loads(head_path.read_bytes())
+        before = json.loads(read_blobs(root, [f"{base}:generated/index.json"])[f"{base}:generated/index.json"] or b"")
+    except (OSError, ValueError):
+        return False
+    if not isinstance(now, dict) or not isinstance(before, dict):
+        return False
+    if {k: v for k, v in now.items() if k != "services"} != {k: v for k, v in before.items() if k != "services"}:
+        return False
+    a, b = now.get("services") or {}, before.get("services") or {}
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return False
+    return all(name in touched for name in set(a) | set(b) if a.get(name) != b.get(name))
+
+
 def affected(root: Path, since: str) -> Affected:
     from ..build.compile import compile_project
     from ..spec.project import load_project, spec_paths
@@ -173,6 +201,8 @@ def affected(root: Path, since: str) -> Affected:
 
     # Which services the head side must load: all of them for a shared change, else the named.
     touched = spec_changed | {svc for svc, _ in gen_changed}
+    if shared == ["generated/index.json"] and _index_change_explained(root, base, touched):
+        shared = []  # a rebuilt spec's own entries: nothing else can differ, no need to build all
     if not shared and not touched:
         return Affected((), (), {}, base)
     load_names = () if shared else sorted(touched & now_specs)
@@ -221,7 +251,61 @@ def affected(root: Path, since: str) -> Affected:
         reasons[pair] = (f"services/{pair[0]}.yaml deleted" if pair[0] not in now_specs
                          else f"environment '{pair[1]}' removed from services/{pair[0]}.yaml")
     pairs = tuple(p for p in sorted(now_pairs) if p in reasons)
-    return Affected(pairs, tuple(orphans), {p: reasons[p] for p in (*pairs, *orphans)}, base, tuple(bootstrap))
+    return Affected(pairs, tuple(orphans), {p: reasons[p] for p in (*pairs, *orphans)}, base, tuple(bootstrap),
+                    tuple(sorted(shared)))
+
+
+# --- what lint must look at again ------------------------------------------------------------
+
+# Inputs of every lint finding besides the templates themselves: when one of these changed, a
+# finding may differ in a template whose bytes did not, so `lint --changed-since` lints all.
+# First match wins (the lint rules live inside the compiler).
+LINT_INPUTS = (
+    ("compiler/lint/", "the lint rules"),
+    ("compiler/", "the compiler"),
+    ("schema/", "the schema"),
+    ("services/_defaults.yaml", "_defaults.yaml"),
+    ("services/_defaults.yml", "_defaults.yaml"),
+    ("constraints.txt", "constraints.txt (cfn-lint's version)"),
+)
+
+
+@dataclass(frozen=True)
+class LintSelection:
+    """What `shipspec lint --changed-since` lints: every template when `causes` is not empty
+    (each "<what> changed (<path>...)"), else the templates of `pairs` and of the bootstrap
+    stacks of `bootstrap` -- the selection of `affected` and `plan --changed-since`."""
+
+    pairs: tuple[Pair, ...]
+    bootstrap: tuple[Pair, ...]
+    causes: tuple[str, ...]
+    base: str
+
+    @property
+    def everything(self) -> bool:
+        return bool(self.causes)
+
+
+def full_lint_causes(paths: Iterable[str]) -> tuple[str, ...]:
+    """Why every template must be linted again, one entry per kind of input that changed, e.g.
+    "the lint rules changed (compiler/lint/iam_rules.py)"; empty when none did."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(set(paths)):
+        for prefix, what in LINT_INPUTS:
+            if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
+                found.setdefault(what, []).append(path)
+                break
+    out = []
+    for _, what in LINT_INPUTS:
+        if what in found and not any(o.startswith(f"{what} changed") for o in out):
+            names = found[what]
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            out.append(f"{what} changed ({', '.join(names[:3])}{more})")
+    return tuple(out)
+
+
+def lint_selection(result: Affected) -> LintSelection:
+    return LintSelection(result.pairs, result.bootstrap, full_lint_causes(result.shared), result.base)
 
 
 # --- reports ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..build import cache
 from ..build.ir import BuildOutput
 from ..core.diagnostics import Diagnostic, Location
-from .engine import LintReport, Template, buildspecs_of, check_template, templates_of
+from .engine import LintReport, Scope, Template, alongside, buildspecs_of, finish, templates_of
 
 NAMESPACE = "lint"
 TIMEOUT_CODE = "SS900"  # compiler.lint.cfnlint_runner.TIMEOUT_CODE, without importing cfn-lint
@@ -61,14 +61,15 @@ def _load(rows: list) -> list[Diagnostic]:
 
 
 def lint_output_cached(output: BuildOutput, root: Path | None, jobs: int | None = None,
-                       timeout: float | None = None, store: cache.Store | None = None) -> LintReport:
+                       timeout: float | None = None, store: cache.Store | None = None,
+                       scope: Scope | None = None) -> LintReport:
     """The same report as `engine.lint_output`; with `root`, unchanged templates are not linted again."""
     if root is None or cache.disabled_by_env():
         from .engine import lint_output
 
-        return lint_output(output, jobs=jobs, timeout=timeout)
+        return lint_output(output, jobs=jobs, timeout=timeout, scope=scope)
     store = store or cache.Store(root, NAMESPACE)
-    templates = templates_of(output)
+    templates = templates_of(output, scope)
     files = {a.path: a.content for a in output.artifacts}
     store.limit = max(store.limit, 4 * (len(templates) + len(files)))
     diags: list[Diagnostic] = []
@@ -90,16 +91,16 @@ def lint_output_cached(output: BuildOutput, root: Path | None, jobs: int | None 
 
         limit = timeout or DEFAULT_TIMEOUT
         pool = Pool(timeout=limit) if jobs is None else Pool(jobs=jobs, timeout=limit)
-        results = lint_templates([CfnTask(t.path, t.text, t.region) for t, _ in todo], pool)
-        rules = all_rules()
-        for (t, k), res in zip(todo, results):
-            found, n = check_template(t, files, res.issues, rules)
+        results, checked = alongside([t for t, _ in todo], files, all_rules(), lambda: lint_templates(
+            [CfnTask(t.path, t.text, t.region) for t, _ in todo], pool))
+        for (t, k), c, res in zip(todo, checked, results):
+            found, n = finish(c, res.issues)
             diags += found
             honoured += n
             loads.add((res.pid, res.rule_loads))
             if not any(i.code == TIMEOUT_CODE for i in res.issues):
                 store.put(k, {"diagnostics": _dump(found), "honoured": n})
-    specs = buildspecs_of(output)
+    specs = buildspecs_of(output, scope)
     for path, text in specs:
         diags += _buildspec(store, path, text)
     store.prune()

@@ -186,6 +186,17 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
+def prestart() -> None:
+    """Start the forkserver now, importing cfn-lint in the background, so that a pool made later
+    forks warm workers at once. The import overlaps whatever the caller does meanwhile; a caller
+    that then lints in-process (two templates or fewer) has only spent another core's time."""
+    ctx = _context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _on_pool(tasks: Sequence[CfnTask], jobs: int, timeout: float) -> list[CfnResult]:
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_init_worker,
                                    initargs=(os.getpid(),))

@@ -17,12 +17,16 @@ moto's server, with changes that bring it closer to AWS.
   skips, are created, updated and deleted with their stacks through moto's CodePipeline and CodeBuild
   backends (webhooks kept beside them): `get-pipeline`, `batch-get-projects`, `list-webhooks` read them
   back (compiler/local/pipeline_resources.py has the mapping of template properties to the API).
-- **Resource import** (`shipspec adopt`): modelled in compiler/local/cfn_import.py, whose notes say
+- **Resource import and retained deletion** (`shipspec adopt`): modelled in compiler/local/cfn_import.py, whose notes say
   what and why.
 - **Pipeline executions**: `shipspec local run` runs a stored pipeline on this machine and records each
   state change here, so GetPipelineState, GetPipelineExecution, ListPipelineExecutions and
   PutApprovalResult answer as on AWS; EventBridge's TestEventPattern matches with moto's matcher
   (compiler/local/pipeline_executions.py).
+- **CloudFormation drift detection**, which moto lacks: DetectStackDrift,
+  DescribeStackDriftDetectionStatus and DescribeStackResourceDrifts, comparing each stack's
+  template with the live resources moto keeps (`compiler/local/emudrift.py` says which types and
+  properties). A detection stays in progress for the latency model's change-set time.
 
 This module imports moto: only the emulator process loads it.
 """
@@ -196,6 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     fast_template_parsing()
     change_set_delay(latency.change_set_seconds)
     install_models()
+    from .emudrift import install as drift_detection
+
+    drift_detection(latency.change_set_seconds)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
     print(f"shipspec emulator on http://{host}:{port}: {latency.describe()}", file=sys.stderr, flush=True)

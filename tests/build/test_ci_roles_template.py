@@ -76,14 +76,31 @@ def test_spoke_trusts_only_the_hub_role_of_the_same_name():
         assert r[logical]["Properties"]["RoleName"] == name
 
 
+PLAN_WRITES = {"cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet", "cloudformation:DeleteStack",
+               "s3:PutObject", "kms:GenerateDataKey", "kms:Decrypt", "sts:AssumeRole"}
+READ = re.compile(r"^[a-z0-9-]+:(Describe|Get|List|BatchGet|BatchDescribe|Detect)[A-Za-z]+$")
+
+
 def test_plan_role_cannot_change_anything():
     plan = actions(hub()["PlanRole"])
     for forbidden in ("cloudformation:ExecuteChangeSet", "cloudformation:CreateStack", "cloudformation:UpdateStack",
                       "cloudformation:SetStackPolicy", "cloudformation:UpdateTerminationProtection"):
         assert forbidden not in plan
-    services = {a.split(":")[0] for a in plan}
-    assert services == {"cloudformation", "s3", "kms", "sts"}
-    assert not any(a.startswith("iam:") for a in plan)
+    # Beyond making change sets (and templates through the bucket), only reads: drift detection and
+    # the live configuration it compares (docs/ci.md).
+    assert {a for a in plan if not READ.match(a)} == PLAN_WRITES
+    assert {a.split(":")[0] for a in plan if a not in PLAN_WRITES} >= {"cloudformation", "ecs", "iam"}
+    assert all(READ.match(a) for a in plan if a.startswith("iam:"))
+
+
+def test_plan_role_may_detect_drift_on_shipspecs_stacks_only():
+    st = {s["Sid"]: s for s in statements(hub()["PlanRole"])}
+    detect = st["DetectDriftOfShipspecStacks"]
+    assert detect["Action"] == ["cloudformation:DescribeStackResourceDrifts", "cloudformation:DetectStackDrift",
+                                "cloudformation:DetectStackResourceDrift"]
+    assert [r["Fn::Sub"].rsplit(":", 1)[1] for r in detect["Resource"]] == [
+        "stack/*-pipeline/*", "stack/*-notification/*", "stack/shipspec-bootstrap/*"]
+    assert st["ReadForDriftIam"]["Condition"] == {"Null": {"aws:ResourceTag/shipspec:service": "false"}}
 
 
 @pytest.mark.parametrize("logical", ["PlanRole", "DeployRole"])
@@ -91,12 +108,14 @@ def test_least_privilege(logical):
     for st in statements(hub()[logical]):
         assert not any(a == "*" or a.endswith(":*") for a in st["Action"]), st
         if st["Resource"] == "*":
-            # Only where IAM allows nothing narrower (listing stacks; creating a key; a random string).
-            assert st["Sid"] in ("ListStacksForOrphans", "CreateBootstrapKey", "GenerateWebhookSecrets"), st
+            # Only where IAM allows nothing narrower (listing stacks; creating a key; a random string; a
+            # drift detection's status, type configurations, task definitions and key aliases).
+            assert st["Sid"] in ("ListStacksForOrphans", "CreateBootstrapKey", "GenerateWebhookSecrets",
+                                 "DriftDetectionStatus"), st
             assert st["Action"] in (["cloudformation:DescribeStacks"], ["kms:CreateKey"],
-                                    ["secretsmanager:GetRandomPassword"])
-
-
+                                    ["secretsmanager:GetRandomPassword"], [
+                "cloudformation:BatchDescribeTypeConfigurations", "cloudformation:DescribeStackDriftDetectionStatus",
+                "ecs:DescribeTaskDefinition", "kms:ListAliases"])
 def test_deploy_role_manages_only_shipspec_webhook_secrets():
     deploy = {st["Sid"]: st for st in statements(hub()["DeployRole"])}
     assert deploy["WebhookSecrets"]["Resource"] == {
@@ -141,6 +160,20 @@ def test_every_cloudformation_call_is_allowed():
     apply_calls = plan_calls | cfn_calls("apply.py")
     assert "cloudformation:ExecuteChangeSet" in apply_calls
     assert apply_calls <= actions(r["DeployRole"])
+
+
+def test_every_drift_call_is_allowed_to_the_plan_role():
+    plan = actions(hub()["PlanRole"])
+    text = (REPO / "compiler" / "ops" / "drift.py").read_text()
+    calls = {"cloudformation:" + _camel(m) for m in re.findall(r"\bcfn\.([a-z_]+)\b", text)}
+    assert {"cloudformation:DetectStackDrift", "cloudformation:DescribeStackDriftDetectionStatus",
+            "cloudformation:DescribeStackResourceDrifts", "cloudformation:DescribeStacks"} <= calls
+    assert calls <= plan
+    runtime = (REPO / "compiler" / "ops" / "runtime_drift.py").read_text() + (
+        REPO / "compiler" / "ops" / "status.py").read_text()
+    ecs = {"ecs:" + _camel(m) for m in re.findall(r"\becs\.([a-z_]+)\(", runtime)}
+    ecs |= {"ecs:" + _camel(m) for m in re.findall(r'clients\("ecs"\)\.([a-z_]+)\(', runtime)}
+    assert {"ecs:DescribeServices", "ecs:DescribeTaskDefinition"} <= ecs <= plan
 
 
 def test_uploads_are_allowed_where_shipspec_puts_them():

@@ -31,7 +31,7 @@ OFFLINE = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:
 
 
 def test_the_workflows_exist():
-    assert {p.name for p in WORKFLOWS} >= {"pull-request.yml", "deploy.yml", "ci.yml"}
+    assert {p.name for p in WORKFLOWS} >= {"pull-request.yml", "deploy.yml", "ci.yml", "drift.yml"}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -113,6 +113,51 @@ def test_pull_request_comment_is_found_by_the_plan_marker():
     assert "updateComment" in body and "createComment" in body and "listComments" in body
 
 
+def test_pull_request_lints_what_changed_with_the_cache_kept_between_runs():
+    doc = workflow("pull-request.yml")
+    check = doc["jobs"]["check"]["steps"]
+    lint = next(s for s in check if "shipspec lint" in s.get("run", ""))
+    assert lint["run"].strip() == 'shipspec lint --changed-since "$BASE_SHA" --format github'
+    uses = [str(s.get("uses", "")) for s in check]
+    restore = next(i for i, u in enumerate(uses) if u.startswith("actions/cache/restore@"))
+    save = next(i for i, u in enumerate(uses) if u.startswith("actions/cache/save@"))
+    validate = next(i for i, s in enumerate(check) if "shipspec validate" in s.get("run", ""))
+    assert restore < validate < check.index(lint) < save
+    assert uses[restore].split("@")[1] == uses[save].split("@")[1]  # one pinned commit of actions/cache
+    for step in (check[restore], check[save]):
+        assert step["with"]["path"] == ".shipspec/cache"
+        assert "hashFiles('compiler/**', 'constraints.txt')" in step["with"]["key"]
+        assert step["with"]["key"].endswith("${{ github.run_id }}-${{ github.run_attempt }}")
+    assert check[restore]["with"]["key"] == check[save]["with"]["key"]
+    assert check[restore]["with"]["restore-keys"].strip() in check[restore]["with"]["key"]
+    assert check[save]["if"] == "${{ !cancelled() }}"  # findings are worth keeping when lint fails
+
+
+def test_drift_runs_daily_with_the_plan_role_and_keeps_one_issue():
+    doc = workflow("drift.yml")
+    assert doc["permissions"] == {"contents": "read"}
+    assert doc["concurrency"] == {"group": "drift", "cancel-in-progress": False}
+    assert doc["on"]["schedule"] and "workflow_dispatch" in doc["on"]
+    jobs = doc["jobs"]
+    assert jobs["drift"]["permissions"] == {"contents": "read", "id-token": "write"}
+    assert jobs["report"]["permissions"] == {"contents": "read", "issues": "write"}
+    assert jobs["shards"]["permissions"] == {"contents": "read"}
+    text = yaml.safe_dump(jobs["drift"])
+    assert "vars.SHIPSPEC_PLAN_ROLE_ARN" in text and "DEPLOY" not in text
+    assert jobs["drift"]["strategy"]["matrix"]["shard"] == "${{ fromJSON(needs.shards.outputs.shards) }}"
+    [argv] = [a for w, a in all_shipspec_commands() if w == "drift.yml:drift"]
+    assert argv[0] == "drift" and "--shard" in argv and "--json-output" in argv and "markdown" in argv
+    report = jobs["report"]
+    assert report["if"] == "${{ !cancelled() }}" and set(report["needs"]) == {"shards", "drift"}
+    script = next(s for s in report["steps"] if "github-script" in str(s.get("uses")))["with"]["script"]
+    from compiler.cli.report_drift import MARKER
+
+    assert MARKER in script and "labels: label" in script and "DRIFT_LABEL" in script
+    for call in ("issues.create(", "issues.update(", "state: 'closed'", "createLabel"):
+        assert call in script, call
+    assert doc["env"]["DRIFT_LABEL"] == "drift"
+
+
 def test_deploy_permissions_concurrency_and_environments():
     doc = workflow("deploy.yml")
     assert doc["permissions"] == {"contents": "read"}
@@ -167,7 +212,7 @@ def test_command_extraction_handles_shell_syntax():
 def test_every_shipspec_invocation_is_a_valid_command_line():
     commands = all_shipspec_commands()
     used = {argv[0] for _, argv in commands}
-    assert {"validate", "check", "lint", "affected", "plan", "plan-gate", "apply"} <= used, used
+    assert {"validate", "check", "lint", "affected", "plan", "plan-gate", "apply", "drift"} <= used, used
     parser, _modules = build_parser()
     for where, argv in commands:
         try:

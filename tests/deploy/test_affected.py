@@ -243,3 +243,34 @@ def test_blob_id_matches_git(tmp_path):
     (tmp_path / "f").write_bytes(data)
     assert blob_id(data) == subprocess.run(["git", "hash-object", str(tmp_path / "f")], capture_output=True,
                                            text=True, check=True).stdout.strip()
+
+
+def test_a_rebuilt_spec_change_does_not_build_the_whole_fleet(repo):
+    """index.json changes with every rebuilt spec; when only the changed service's entries differ,
+    the selection is the spec's pairs without compiling every service (fast on a CI runner)."""
+    from unittest import mock
+
+    from compiler.build import compile as build_module
+
+    edit(repo / "services/news-web.yaml", "keep_images: 30", "keep_images: 40")
+    build(repo)
+    commit_all(repo, "news-web keeps more images")
+    assert "generated/index.json" in git(repo, "diff", "--name-only", "HEAD~1", "HEAD")
+    with mock.patch.object(build_module, "compile_project", side_effect=AssertionError("compiled the fleet")):
+        result = affected(repo, "HEAD~1")
+    assert set(result.pairs) == {("news-web", "stg"), ("news-web", "prod")} and result.shared == ()
+
+
+def test_an_index_entry_of_an_untouched_service_still_compares_the_build(repo):
+    edit(repo / "services/news-web.yaml", "keep_images: 30", "keep_images: 40")
+    build(repo)
+    index = repo / "generated/index.json"
+    doc = json.loads(index.read_text())
+    doc["services"]["video-api"]["prod"]["account"] = "999999999999"  # a hand edit elsewhere
+    index.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    commit_all(repo, "news-web, and a hand-edited index")
+    result = affected(repo, "HEAD~1")
+    # Not explained by news-web's change: the whole build is compared (the shared change stands).
+    # What a build writes for video-api equals the base, so the pairs are news-web's still.
+    assert result.shared == ("generated/index.json",)
+    assert set(result.pairs) == {("news-web", "stg"), ("news-web", "prod")}

@@ -2,7 +2,9 @@
 account, scoped to one repository.
 
 - `shipspec-plan`: pull requests (and the deploy workflow's re-plan on the default branch) may
-  read stacks and create, describe and delete change sets of shipspec's stacks -- nothing else.
+  read stacks and create, describe and delete change sets of shipspec's stacks; the drift
+  workflow may run drift detection on them and read what they created and the ECS services --
+  nothing else.
 - `shipspec-deploy`: only jobs running in one of the named GitHub environments may execute
   change sets and create what the templates create.
 
@@ -39,6 +41,37 @@ PLAN_CFN_ACTIONS = [
     # stacks have termination protection (apply sets it) and this role cannot lift it.
     "cloudformation:DeleteStack",
 ]
+# `shipspec drift` (the plan role runs it, docs/ci.md): drift detection on shipspec's stacks.
+DRIFT_CFN_ACTIONS = ["cloudformation:DescribeStackResourceDrifts", "cloudformation:DetectStackDrift",
+                     "cloudformation:DetectStackResourceDrift"]
+# The detection id names no stack, and type configurations belong to no stack: IAM offers nothing narrower.
+DRIFT_UNSCOPED_ACTIONS = ["cloudformation:BatchDescribeTypeConfigurations",
+                          "cloudformation:DescribeStackDriftDetectionStatus"]
+# CloudFormation reads each resource's live configuration with the caller's credentials (the
+# resource types' read handlers): read-only calls on what the generated templates create. Runtime
+# drift reads the ECS services and their task definitions.
+DRIFT_READS = {
+    "codebuild": (["codebuild:BatchGetProjects"], "project/*"),
+    "codepipeline": (["codepipeline:GetPipeline", "codepipeline:ListTagsForResource", "codepipeline:ListWebhooks"],
+                     "*"),
+    "ecr": (["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy",
+             "ecr:ListTagsForResource"], "repository/*"),
+    "ecs": (["ecs:DescribeServices"], "service/*"),
+    "events": (["events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"], "rule/*"),
+    "lambda": (["lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListTags"],
+               "function:*"),
+    "logs": (["logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup"], "log-group:*"),
+    "sns": (["sns:GetSubscriptionAttributes", "sns:GetTopicAttributes", "sns:ListTagsForResource"], "*"),
+    "ssm": (["ssm:DescribeAssociation", "ssm:DescribeDocument", "ssm:GetDocument"], "*"),
+}
+DRIFT_GLOBAL_READS = {
+    "iam": ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
+    "kms": ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
+            "kms:ListResourceTags"],
+    "s3": ["s3:GetBucketOwnershipControls", "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock",
+           "s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration",
+           "s3:GetLifecycleConfiguration"],
+}
 DEPLOY_CFN_ACTIONS = PLAN_CFN_ACTIONS + [
     "cloudformation:CreateStack", "cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy",
     "cloudformation:TagResource", "cloudformation:UpdateStack", "cloudformation:UpdateTerminationProtection",
@@ -90,7 +123,9 @@ SUPPRESS_DEPLOY = {
 }
 SUPPRESS_PLAN = {
     "SS102": "IAM is global, so the role serves every region (region wildcards); stacks and the bootstrap bucket "
-             "are known by name patterns; Resource * only for DescribeStacks without a stack name (orphan listing).",
+             "are known by name patterns; Resource * only for cloudformation:DescribeStacks without a stack name "
+             "(orphan listing), drift detection status and type configurations (no stack named), "
+             "ecs:DescribeTaskDefinition and kms:ListAliases: IAM offers nothing narrower.",
 }
 
 
@@ -178,6 +213,25 @@ def _provision() -> list[dict]:
     return out
 
 
+def _drift() -> list[dict]:
+    """What `shipspec drift` needs beyond the plan's reads: detection on shipspec's stacks, and the
+    read-only calls CloudFormation and the runtime check make with the role's credentials."""
+    out = [cfn.allow(DRIFT_CFN_ACTIONS, _stacks()[:-1], "DetectDriftOfShipspecStacks"),
+           cfn.allow(DRIFT_UNSCOPED_ACTIONS + ["ecs:DescribeTaskDefinition", "kms:ListAliases"], "*",
+                     "DriftDetectionStatus")]
+    for service, (actions, resource) in sorted(DRIFT_READS.items()):
+        out.append(cfn.allow(actions, _account_arn(service, resource), f"ReadForDrift{service.capitalize()}"))
+    out += [
+        cfn.allow(DRIFT_GLOBAL_READS["iam"], cfn.sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"),
+                  "ReadForDriftIam", {"Null": {f"aws:ResourceTag/{SERVICE_TAG}": "false"}}),
+        cfn.allow([a for a in DRIFT_GLOBAL_READS["kms"] if a != "kms:ListAliases"], _account_arn("kms", "key/*"),
+                  "ReadForDriftKms"),
+        cfn.allow(DRIFT_GLOBAL_READS["s3"], cfn.sub("arn:${AWS::Partition}:s3:::shipspec-bootstrap-artifactbucket-*"),
+                  "ReadForDriftS3"),
+    ]
+    return out
+
+
 def _secret_arns(name: str) -> list:
     """A secret given by name, or by ARN (complete, or partial: without the random suffix)."""
     # Secrets Manager appends 6 random characters to a secret's ARN.
@@ -252,7 +306,7 @@ def render_ci_roles(repo: str, *, branch: str = "main", environments: Iterable[s
         PLAN_ROLE, f"shipspec plan for {repo}: read stacks, make and delete change sets",
         _trust(repo, plan_subjects, hub_account, PLAN_ROLE),
         [cfn.allow(PLAN_CFN_ACTIONS, _stacks(), "ShipspecStacksPlan"),
-         *_common(PLAN_ROLE, targets, ("shipspec/templates",))], SUPPRESS_PLAN)
+         *_common(PLAN_ROLE, targets, ("shipspec/templates",)), *_drift()], SUPPRESS_PLAN)
     resources["DeployRole"] = _role(
         DEPLOY_ROLE, f"shipspec apply for {repo} from the GitHub environments {', '.join(envs)}",
         _trust(repo, [f"environment:{e}" for e in envs], hub_account, DEPLOY_ROLE),
