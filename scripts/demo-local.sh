@@ -172,11 +172,13 @@ if ! grep -q '/RetentionInDays: expected 30, actual 7' "$drift_out" \
 fi
 echo "drift found what changed behind shipspec's back (exit 1), as expected"
 
-step "shipspec status --all --local (the demo fleet on one screen, problems first)"
+step "shipspec status --all --local (the demo fleet on one screen, problems first: the failed run, the service that cannot pull its image)"
 status_out="$scratch/status-all.txt"
 ss status --all --local | tee "$status_out" || true
-if ! grep -q '^FAILING  *photo-thumbs  *stg' "$status_out" || ! grep -q '^healthy  *news-web  *stg' "$status_out"; then
-  echo "demo-local: status --all did not show the broken and the healthy service" >&2
+# news-web stg's latest run is the one whose build failed above; photo-thumbs stg cannot pull its image
+if ! grep -q '^FAILING  *photo-thumbs  *stg.*no task running' "$status_out" \
+    || ! grep -q '^FAILING  *news-web  *stg.*pipeline failed in stage Build' "$status_out"; then
+  echo "demo-local: status --all did not show the failed run and the broken service" >&2
   exit 1
 fi
 
