@@ -70,11 +70,16 @@ def cli_env() -> dict[str, str]:
 
 def run_cli(root: Path, args: list[str], timeout: float = 3600) -> Run:
     """`python -m compiler --root ROOT ARGS...`, measured."""
-    cmd = [sys.executable, "-m", "compiler", "--root", str(root), *args]
+    return run_command([sys.executable, "-m", "compiler", "--root", str(root), *args], root, cli_env(), timeout)
+
+
+def run_command(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 3600) -> Run:
+    """Any command (the CDK synth too), measured the same way: wall time, the largest process's
+    ru_maxrss and the peak resident set of the process tree."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
-                                env=cli_env(), cwd=root)
+                                env=env, cwd=cwd)
         peak = [0]
         stop = threading.Event()
         sampler = threading.Thread(target=_sample, args=(proc.pid, peak, stop), daemon=True)
