@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from benchmarks import proc as benchproc
-from benchmarks.fleet import service_name, touch_spec, write_fleet
+from benchmarks.fleet import pair_count, service_name, touch_spec, write_fleet
 from benchmarks.proc import Measurement, Run, cli_env, run_cli
 from benchmarks.report import PAIRED, PR_NAME
 from compiler import __version__
@@ -106,9 +106,7 @@ class Bench:
         _git(root, "init", "-q")
         _git(root, "add", ".gitignore", "services")
         _git(root, "commit", "-q", "-m", "specs")
-        from compiler.spec.project import load_project
-
-        return root, len(load_project(root).services)
+        return root, pair_count(n)
 
     def size(self, n: int) -> None:
         runs = self.args.runs
@@ -351,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_plan:
         doc["plan_latency_model"] = bench.latency.to_json()
     print(table(bench.results, doc["targets"], doc["machine"]))
-    print(f"CDK comparison: {cdk_info['skipped'] and 'skipped: ' + cdk_info['skipped'] or cdk_info['describe']}")
+    print(f"CDK comparison: {'skipped: ' + cdk_info['skipped'] if cdk_info['skipped'] else cdk_info['describe']}")
     if not args.skip_plan:
         print(f"plan: {args.plan_services} services; AWS-like latency model: {bench.latency.describe()}")
     if args.output:

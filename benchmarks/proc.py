@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 SAMPLE_SECONDS = 0.05
+LINGER_SECONDS = 30.0  # at most, for descendants that outlive the command
 
 
 @dataclass
@@ -81,14 +82,16 @@ def run_command(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float =
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
                                 env=env, cwd=cwd)
         peak = [0]
+        seen: set[int] = set()
         stop = threading.Event()
-        sampler = threading.Thread(target=_sample, args=(proc.pid, peak, stop), daemon=True)
+        sampler = threading.Thread(target=_sample, args=(proc.pid, peak, stop, seen), daemon=True)
         sampler.start()
         deadline = time.monotonic() + timeout
         status, usage = _wait(proc, deadline)
         seconds = time.perf_counter() - start
         stop.set()
         sampler.join()
+        _linger(seen - {proc.pid}, time.monotonic() + LINGER_SECONDS)
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
     return Run(seconds, usage / 1024, peak[0] / 1024, status, text)
@@ -105,11 +108,30 @@ def _wait(proc: subprocess.Popen, deadline: float) -> tuple[int, int]:
         time.sleep(0.005)
 
 
-def _sample(pid: int, peak: list[int], stop: threading.Event) -> None:
+def _sample(pid: int, peak: list[int], stop: threading.Event, seen: set[int]) -> None:
     while not stop.is_set():
-        total = sum(_rss_kb(p) for p in _tree(pid))
-        peak[0] = max(peak[0], total)
+        tree = _tree(pid)
+        seen.update(tree)
+        peak[0] = max(peak[0], sum(_rss_kb(p) for p in tree))
         stop.wait(SAMPLE_SECONDS)
+
+
+def _linger(pids: set[int], deadline: float) -> None:
+    """Wait (untimed) until the descendants seen while the command ran are gone: a process that
+    outlives its parent (CDK's jsii runtime cleaning up after the Python process exited) would
+    otherwise take the CPU from the next measurement."""
+    while pids and time.monotonic() < deadline:
+        pids = {p for p in pids if _alive(p)}
+        if pids:
+            time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _tree(pid: int) -> list[int]:

@@ -149,6 +149,11 @@ def growth_line(results: list["Measurement"]) -> str:
     return "cold build per service as N grows: " + ", ".join(parts) if parts else ""
 
 
+def _num(value: float) -> str:
+    """Three significant digits, without an exponent for large values (2197 MB, not 2.2e+03)."""
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
 def breakdown(m: "Measurement") -> str:
     """Each step's median of a row made of several steps: `validate 1.40 s, check 6.43 s, ...`."""
     import statistics
@@ -182,14 +187,14 @@ def table(results: list["Measurement"], goals: list[dict], machine: dict) -> str
     lines += ["", "targets:"]
     for g in goals:
         if g["limit"] is None:
-            value = "not measured" if g["value"] is None else f"{g['value']:.3g} {g['unit']}"
+            value = "not measured" if g["value"] is None else f"{_num(g['value'])} {g['unit']}"
             lines.append(f"  [info] {g['target']}: {value}")
             continue
         if g["met"] is None:
             lines.append(f"  [ -- ] {g['target']}: not measured")
             continue
         mark = " ok " if g["met"] else "MISS"
-        lines.append(f"  [{mark}] {g['target']}: {g['value']:.3g} {g['unit']} ({g['comparison']} {g['limit']} {g['unit']})")
+        lines.append(f"  [{mark}] {g['target']}: {_num(g['value'])} {g['unit']} ({g['comparison']} {g['limit']} {g['unit']})")
     return "\n".join(lines)
 
 
@@ -210,7 +215,7 @@ def markdown(results: list["Measurement"], goals: list[dict]) -> str:
         lines += ["", "Steps of the rows made of several commands (medians):", "", *parts]
     lines += ["", "| target | measured | limit | met |", "|---|---:|---:|---|"]
     for g in goals:
-        value = "not measured" if g["value"] is None else f"{g['value']:.3g} {g['unit']}"
+        value = "not measured" if g["value"] is None else f"{_num(g['value'])} {g['unit']}"
         limit = "(reported)" if g["limit"] is None else f"{g['comparison']} {g['limit']:g} {g['unit']}"
         met = "" if g["limit"] is None else ("--" if g["met"] is None else ("yes" if g["met"] else "**no**"))
         lines.append(f"| {g['target']} | {value} | {limit} | {met} |")

@@ -113,3 +113,11 @@ def test_cdk_is_skipped_with_a_reason_when_node_is_missing(tmp_path, monkeypatch
 
 def test_one_place_pins_cdk():
     assert cdk.PINS[0] == f"aws-cdk-lib=={cdk.CDK_VERSION}" and all("==" in pin for pin in cdk.PINS)
+
+
+def test_pair_count_is_what_the_compiler_loads(tmp_path):
+    from benchmarks.fleet import pair_count, write_fleet
+    from compiler.spec.project import load_project
+
+    write_fleet(tmp_path, 7)
+    assert pair_count(7) == len(load_project(tmp_path).services) == 13
