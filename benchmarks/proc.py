@@ -33,6 +33,12 @@ class Measurement:
     def median(self) -> float:
         return statistics.median(self.seconds) if self.seconds else float("nan")
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Measurement":
+        """A row of the benchmark's JSON (`as_dict`) back: the tables can be rendered again from it."""
+        return cls(d["name"], d["size"], d["pairs"], list(d["seconds"]), d["max_rss_mb"], d["tree_rss_mb"],
+                   d.get("error", ""), {k: list(v) for k, v in d.get("parts", {}).items()})
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d.update(median=self.median, min=min(self.seconds, default=None), max=max(self.seconds, default=None),

@@ -31,6 +31,8 @@ def test_cdk_ratios_are_medians_of_the_interleaved_rows():
     assert c["ours_each_ms"] == pytest.approx(7000 / 499)
     assert c["one_ratio"] == pytest.approx(25.0)
     assert c["each_ratio"] == pytest.approx(200 / (7000 / 499))
+    assert c["ours_each_pair_ms"] == pytest.approx(7000 / 998)  # 999 pairs beside 1: one CDK stack each
+    assert c["pair_ratio"] == pytest.approx(200 / (7000 / 998))
     g = goals(results)
     one = g["CDK one-stack synth over shipspec one-service build"]
     each = g["CDK per additional stack over shipspec per additional service"]
@@ -121,3 +123,14 @@ def test_pair_count_is_what_the_compiler_loads(tmp_path):
 
     write_fleet(tmp_path, 7)
     assert pair_count(7) == len(load_project(tmp_path).services) == 13
+
+
+def test_tables_render_again_from_the_json(tmp_path, capsys):
+    results = [row("build cold", 1, 0.4), row(report.CDK_NAME, 1, 10.0), row(report.CDK_NAME, 40, 17.8),
+               row(report.BESIDE_CDK, 1, 0.4), row(report.BESIDE_CDK, 500, 7.4, pairs=999)]
+    doc = {"results": [m.as_dict() for m in results], "cdk": {"skipped": "", "describe": "aws-cdk-lib x"}}
+    (tmp_path / "bench.json").write_text(json.dumps(doc), encoding="utf-8")
+    assert report.main([str(tmp_path / "bench.json")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(report.markdown(results, report.targets(results)))
+    assert "| CDK one-stack synth over shipspec one-service build | 25 x | >= 20 x | yes |" in out
