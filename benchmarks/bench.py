@@ -11,7 +11,10 @@ included, `--runs` times (median, min, max; wall seconds, peak memory):
   plan --local --jobs 1 vs --jobs 8 on the emulator (`--plan-services`, default 50), answering at
   once and with its AWS-like latency model (`shipspec local up --api-latency-ms --change-set-seconds`)
 
-plus a cold build of a one-service repository. Prints a table, checks the targets in
+plus a cold build of a one-service repository, and AWS CDK (Python) synthesising 1 and 40
+equivalent pipeline stacks in rounds interleaved with our cold builds of 1 and 500 services
+(benchmarks/compare.py; CDK in a virtual environment of its own, benchmarks/cdk.py; `--no-cdk`).
+Fleets above `--heavy-max` services measure only the builds. Prints a table, checks the targets in
 docs/performance.md, and writes everything with the machine's description to `--output`.
 """
 
@@ -30,13 +33,14 @@ from pathlib import Path
 from typing import Callable
 
 from benchmarks import proc as benchproc
-from benchmarks.fleet import service_name, touch_spec, write_fleet
+from benchmarks.fleet import pair_count, service_name, touch_spec, write_fleet
 from benchmarks.proc import Measurement, Run, cli_env, run_cli
 from benchmarks.report import PAIRED, PR_NAME
 from compiler import __version__
 from compiler.local.emuserver import Latency
 
-DEFAULT_SIZES = (10, 100, 500, 1000)
+DEFAULT_SIZES = (10, 100, 500, 1000, 5000)
+HEAVY_MAX = 1000  # larger fleets: build cold, no-op and one spec changed only
 
 
 class Bench:
@@ -95,16 +99,14 @@ class Bench:
         _progress(m)
         return m
 
-    def fleet(self, n: int) -> tuple[Path, int]:
-        root = self.work / f"fleet-{n}"
+    def fleet(self, n: int, name: str = "") -> tuple[Path, int]:
+        root = self.work / (name or f"fleet-{n}")
         write_fleet(root, n)
         (root / ".gitignore").write_text(".shipspec/\n", encoding="utf-8")
         _git(root, "init", "-q")
         _git(root, "add", ".gitignore", "services")
         _git(root, "commit", "-q", "-m", "specs")
-        from compiler.spec.project import load_project
-
-        return root, len(load_project(root).services)
+        return root, pair_count(n)
 
     def size(self, n: int) -> None:
         runs = self.args.runs
@@ -120,13 +122,17 @@ class Bench:
             shutil.rmtree(root / ".shipspec", ignore_errors=True)
 
         m = self.measure
-        m("validate --no-cache", root, n, pairs, ["validate", "--no-cache"], runs)
-        run_cli(root, ["validate"])  # warm the cache
-        m("validate (cached)", root, n, pairs, ["validate"], runs)
-        m("validate one spec", root, n, pairs, ["validate", one], runs)
+        heavy = n <= self.args.heavy_max
+        if heavy:
+            m("validate --no-cache", root, n, pairs, ["validate", "--no-cache"], runs)
+            run_cli(root, ["validate"])  # warm the cache
+            m("validate (cached)", root, n, pairs, ["validate"], runs)
+            m("validate one spec", root, n, pairs, ["validate", one], runs)
         m("build cold", root, n, pairs, ["build"], runs, before=cold)
         m("build no-op", root, n, pairs, ["build"], runs)
         m("build one spec changed", root, n, pairs, ["build"], runs, before=change)
+        if not heavy:
+            return
         _git(root, "add", "-A")
         _git(root, "commit", "-q", "-m", "generated")
         m("diff one changed service", root, n, pairs, ["diff", one], runs, before=change)
@@ -191,6 +197,23 @@ class Bench:
         run_cli(root, ["build"])  # compiles the snapshot's bytecode, as any installation has done once
         self.measure("build cold", root, 1, pairs, ["build"], self.args.runs, before=cold)
         self.measure("--help", root, 1, pairs, ["--help"], self.args.runs)
+
+    def compare_cdk(self) -> dict:
+        """AWS CDK beside our builds, interleaved (benchmarks/compare.py); what ran, or why not."""
+        from benchmarks import cdk as cdkbench
+        from benchmarks.compare import Plan, interleaved
+
+        cdk = cdkbench.prepare(self.args.cdk_cache or cdkbench.default_cache(),
+                               log=lambda text: print(f"  {text}", file=sys.stderr, flush=True))
+        info = {"skipped": cdk.skipped, "describe": cdk.describe(), "aws_cdk_lib": cdkbench.CDK_VERSION,
+                "pins": list(cdkbench.PINS), "node": cdk.node, "stacks": self.args.cdk_stacks,
+                "services": self.args.cdk_services, "runs": self.args.cdk_runs}
+        if cdk.skipped:
+            print(f"  CDK comparison skipped: {cdk.skipped}", file=sys.stderr, flush=True)
+            return info
+        plan = Plan(stacks=self.args.cdk_stacks, services=self.args.cdk_services, runs=self.args.cdk_runs)
+        self.results += interleaved(self, cdk, plan, _progress)
+        return info
 
     def plan(self, n: int) -> None:
         """`plan --jobs 1` and `--jobs 8` twice: on the instant emulator (CPU-bound: on two cores
@@ -267,6 +290,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-lint", action="store_true")
     p.add_argument("--skip-plan", action="store_true")
     p.add_argument("--skip-pr", action="store_true", help="skip the pull-request-on-a-fresh-runner row")
+    p.add_argument("--heavy-max", type=int, default=HEAVY_MAX, metavar="N",
+                   help="above N services measure only build cold, no-op and one spec changed (default: %(default)s)")
+    p.add_argument("--no-cdk", action="store_true", help="skip the comparison with AWS CDK")
+    p.add_argument("--cdk-stacks", type=int, default=40, metavar="K",
+                   help="stacks in CDK's many-stack synth (default: %(default)s)")
+    p.add_argument("--cdk-services", type=int, default=500, metavar="N",
+                   help="services in our cold build interleaved with CDK (default: %(default)s)")
+    p.add_argument("--cdk-runs", type=int, default=5, help="interleaved rounds with CDK (default: %(default)s)")
+    p.add_argument("--cdk-cache", type=Path, default=None, metavar="DIR",
+                   help="where CDK's virtual environment is kept (default: ~/.cache/shipspec-bench)")
     p.add_argument("--plan-services", type=int, default=50, help="services planned on the emulator (default: %(default)s)")
     p.add_argument("--plan-api-latency-ms", type=int, default=PLAN_LATENCY.api_ms, metavar="MS",
                    help="the latency model's delay per API call (default: %(default)s)")
@@ -280,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.sizes, args.runs, args.plan_services = "5", 1, 5
         args.plan_api_latency_ms, args.plan_change_set_seconds = 5, 0.2
+        args.cdk_stacks, args.cdk_services, args.cdk_runs = 2, 5, 1
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     start_load = os.getloadavg() if hasattr(os, "getloadavg") else None
     work = Path(tempfile.mkdtemp(prefix="shipspec-bench-"))
@@ -296,8 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     if not where.startswith(str(work / "src")):
         print(f"warning: runs import {where}, not the snapshot", file=sys.stderr)
     bench = Bench(args, work)
+    cdk_info: dict = {"skipped": "--no-cdk"}
     try:
         bench.single()
+        if not args.no_cdk:
+            cdk_info = bench.compare_cdk()
         for n in sizes:
             bench.size(n)
         if not args.skip_plan:
@@ -308,10 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     info["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     doc = {"machine": {**info, "load_average_at_start": start_load}, "sizes": sizes, "runs": args.runs,
-           "results": [m.as_dict() for m in bench.results], "targets": targets(bench.results)}
+           "results": [m.as_dict() for m in bench.results], "targets": targets(bench.results), "cdk": cdk_info}
     if not args.skip_plan:
         doc["plan_latency_model"] = bench.latency.to_json()
     print(table(bench.results, doc["targets"], doc["machine"]))
+    print(f"CDK comparison: {'skipped: ' + cdk_info['skipped'] if cdk_info['skipped'] else cdk_info['describe']}")
     if not args.skip_plan:
         print(f"plan: {args.plan_services} services; AWS-like latency model: {bench.latency.describe()}")
     if args.output:

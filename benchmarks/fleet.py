@@ -31,8 +31,19 @@ def service_name(i: int) -> str:
     return f"{TEAMS[i % len(TEAMS)]}-svc-{i:04d}"
 
 
+def environment_count(i: int) -> int:
+    return 1 + i % 3
+
+
+def pair_count(n: int) -> int:
+    """(service, environment) pairs of an n-service fleet, without loading it: the benchmark's own
+    process stays small (a child's ru_maxrss starts at its parent's resident set on Linux, and a
+    large parent makes every spawn slower)."""
+    return sum(environment_count(i) for i in range(n))
+
+
 def _environments(i: int, provider: str) -> list[str]:
-    count = 1 + i % 3
+    count = environment_count(i)
     lines = ["environments:"]
     for k, env in enumerate(ENV_NAMES[3 - count:]):
         account = ACCOUNTS[(i + k) % len(ACCOUNTS)]

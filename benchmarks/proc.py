@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 SAMPLE_SECONDS = 0.05
+LINGER_SECONDS = 30.0  # at most, for descendants that outlive the command
 
 
 @dataclass
@@ -31,6 +32,12 @@ class Measurement:
     @property
     def median(self) -> float:
         return statistics.median(self.seconds) if self.seconds else float("nan")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Measurement":
+        """A row of the benchmark's JSON (`as_dict`) back: the tables can be rendered again from it."""
+        return cls(d["name"], d["size"], d["pairs"], list(d["seconds"]), d["max_rss_mb"], d["tree_rss_mb"],
+                   d.get("error", ""), {k: list(v) for k, v in d.get("parts", {}).items()})
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -70,20 +77,27 @@ def cli_env() -> dict[str, str]:
 
 def run_cli(root: Path, args: list[str], timeout: float = 3600) -> Run:
     """`python -m compiler --root ROOT ARGS...`, measured."""
-    cmd = [sys.executable, "-m", "compiler", "--root", str(root), *args]
+    return run_command([sys.executable, "-m", "compiler", "--root", str(root), *args], root, cli_env(), timeout)
+
+
+def run_command(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 3600) -> Run:
+    """Any command (the CDK synth too), measured the same way: wall time, the largest process's
+    ru_maxrss and the peak resident set of the process tree."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
-                                env=cli_env(), cwd=root)
+                                env=env, cwd=cwd)
         peak = [0]
+        seen: set[int] = set()
         stop = threading.Event()
-        sampler = threading.Thread(target=_sample, args=(proc.pid, peak, stop), daemon=True)
+        sampler = threading.Thread(target=_sample, args=(proc.pid, peak, stop, seen), daemon=True)
         sampler.start()
         deadline = time.monotonic() + timeout
         status, usage = _wait(proc, deadline)
         seconds = time.perf_counter() - start
         stop.set()
         sampler.join()
+        _linger(seen - {proc.pid}, time.monotonic() + LINGER_SECONDS)
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
     return Run(seconds, usage / 1024, peak[0] / 1024, status, text)
@@ -100,11 +114,30 @@ def _wait(proc: subprocess.Popen, deadline: float) -> tuple[int, int]:
         time.sleep(0.005)
 
 
-def _sample(pid: int, peak: list[int], stop: threading.Event) -> None:
+def _sample(pid: int, peak: list[int], stop: threading.Event, seen: set[int]) -> None:
     while not stop.is_set():
-        total = sum(_rss_kb(p) for p in _tree(pid))
-        peak[0] = max(peak[0], total)
+        tree = _tree(pid)
+        seen.update(tree)
+        peak[0] = max(peak[0], sum(_rss_kb(p) for p in tree))
         stop.wait(SAMPLE_SECONDS)
+
+
+def _linger(pids: set[int], deadline: float) -> None:
+    """Wait (untimed) until the descendants seen while the command ran are gone: a process that
+    outlives its parent (CDK's jsii runtime cleaning up after the Python process exited) would
+    otherwise take the CPU from the next measurement."""
+    while pids and time.monotonic() < deadline:
+        pids = {p for p in pids if _alive(p)}
+        if pids:
+            time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _tree(pid: int) -> list[int]:

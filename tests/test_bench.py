@@ -40,8 +40,10 @@ def _ran(doc: dict) -> dict[tuple[str, int], dict]:
 
 
 def test_every_measurement_runs_and_is_recorded(tmp_path):
-    doc = bench(tmp_path, "--sizes", "2", "--runs", "1", "--skip-plan", "--markdown", str(tmp_path / "bench.md"))
+    doc = bench(tmp_path, "--sizes", "2", "--runs", "1", "--skip-plan", "--no-cdk",
+                "--markdown", str(tmp_path / "bench.md"))
     assert set(doc["machine"]) >= {"cores", "python", "platform"} and doc["machine"]["cores"] >= 1
+    assert doc["cdk"]["skipped"] == "--no-cdk"  # CDK is never installed by the tests
     assert doc["sizes"] == [2] and doc["runs"] == 1
     results = _ran(doc)
     assert {name for name, size in results if size == 2} == PER_SIZE
@@ -70,7 +72,8 @@ def test_every_measurement_runs_and_is_recorded(tmp_path):
 
 def test_plan_measurement_runs_on_the_emulator(tmp_path):
     pytest.importorskip("moto")
-    doc = bench(tmp_path, "--sizes", "", "--runs", "1", "--plan-services", "2", "--plan-change-set-seconds", "0.3")
+    doc = bench(tmp_path, "--sizes", "", "--runs", "1", "--no-cdk", "--plan-services", "2",
+                "--plan-change-set-seconds", "0.3")
     results = _ran(doc)
     plans = {(f"plan --jobs {j} ({model})", 2) for j in (1, 8) for model in ("instant emulator", "AWS-like latency")}
     assert plans <= set(results)
