@@ -113,6 +113,33 @@ def check(root: Path, key: str) -> UpToDate | None:
     return UpToDate(len(files), tuple(sorted(set(everything))))
 
 
+def trusted_files(root: Path) -> dict[str, list]:
+    """Path -> [sha256, size, mtime_ns, ctime_ns, inode] of the files of the newest build record
+    that were not racy: a file whose `stat` is still that holds those bytes (a build reuses an
+    unchanged service's files on that proof, without reading them)."""
+    folder = root / cache.CACHE_DIR / NAMESPACE
+    try:
+        newest = max((e for e in os.scandir(folder) if e.name.endswith(".json")), key=lambda e: e.stat().st_mtime_ns,
+                     default=None)
+    except OSError:
+        return {}
+    entry = cache.Store(root, NAMESPACE, limit=LIMIT).get(newest.name[:-5]) if newest is not None else None
+    try:
+        stamp, files = int(entry["stamp"]), dict(entry["files"])
+    except (TypeError, KeyError, ValueError):
+        return {}
+    return {p: f for p, f in files.items() if isinstance(f, list) and len(f) == 5 and max(f[2], f[3]) < stamp - RACY_NS}
+
+
+def stat_of(path: str) -> list[int] | None:
+    """What a record keeps of a file's `stat` (see `trusted_files`)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
 def _stat_tree(root: Path) -> dict[str, list[int]]:
     """Relative POSIX path -> [size, mtime_ns, ctime_ns, inode] of every file under generated/."""
     out: dict[str, list[int]] = {}

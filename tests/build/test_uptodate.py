@@ -138,3 +138,47 @@ def test_no_cache_neither_reads_nor_writes_records(tmp_path):
 
 def test_spec_size_limit_is_the_loader_s():
     assert uptodate.SPEC_LIMIT == yamlsrc.MAX_BYTES
+
+
+def _reference(fleet: Path, tmp_path: Path) -> dict[str, bytes]:
+    ref = tmp_path / "reference"
+    shutil.rmtree(ref, ignore_errors=True)
+    shutil.copytree(fleet / "services", ref / "services")
+    assert run_cli("build", "--no-cache", root=ref).status == 0
+    return _tree(ref)
+
+
+def test_a_changed_spec_build_trusts_recorded_stat_and_still_sees_hand_edits(fleet, tmp_path):
+    _age(fleet)
+    edited = fleet / f"generated/{service_name(1)}/prod/codepipeline.yml"
+    before, st = edited.read_bytes(), edited.stat()
+    edited.write_bytes(before.replace(b"BUILD_GENERAL1_MEDIUM", b"BUILD_GENERAL1_MEDIUX", 1))
+    os.utime(edited, ns=(st.st_atime_ns, st.st_mtime_ns))
+    touch_spec(fleet, 3, revision=7)
+    err = run_cli("build", root=fleet).err
+    assert f"updated  generated/{service_name(1)}/prod/codepipeline.yml" in err
+    assert edited.read_bytes() == before
+    assert _tree(fleet) == _reference(fleet, tmp_path)
+    _age(fleet)
+    touch_spec(fleet, 3, revision=8)  # unchanged files are reused on their recorded stat: same bytes
+    assert run_cli("build", root=fleet).status == 0
+    assert _tree(fleet) == _reference(fleet, tmp_path)
+
+
+@pytest.mark.slow
+def test_workers_spool_rendered_bytes_to_disk_and_leave_nothing_behind(tmp_path, monkeypatch):
+    from compiler.build import prerender
+
+    root = tmp_path / "fleet"
+    write_fleet(root, N)
+    stale = root / ".shipspec" / f"{prerender.SPOOL_PREFIX}999999999-x"  # a killed build's
+    stale.mkdir(parents=True)
+    (stale / "0-0-0-0").write_bytes(b"old")
+    monkeypatch.setattr(prerender, "MIN_SPECS", 2)
+    seen = []
+    real = prerender.prerender
+    monkeypatch.setattr(prerender, "prerender", lambda *a: seen.append(a[-1]) or real(*a))
+    assert run_cli("build", root=root).status == 0
+    assert seen and seen[0] is not None, "the workers did not spool"
+    assert not list((root / ".shipspec").glob(prerender.SPOOL_PREFIX + "*"))
+    assert _tree(root) == _reference(root, tmp_path)
