@@ -40,6 +40,7 @@ def test_no_aws_or_lint_libraries_at_start_up(repo, args):
     assert "compiler.cli.main" in names, "the import record is empty: the check would pass vacuously"
     heavy = sorted(n for n in names if n.split(".")[0] in HEAVY)
     assert not heavy, f"`shipspec {' '.join(args)}` imported {heavy[:10]}"
+    assert "compiler.local.seed" not in names, "building the parser imported local seed (its --broken choices)"
 
 
 def test_the_import_record_does_see_heavy_modules(repo):
