@@ -11,10 +11,9 @@ the specs gave.
 generated/ holds exactly the recorded files and every one of them is unchanged, the build has
 nothing to do, and says so without importing the spec models, the checks or the renderers.
 A file is unchanged when its `stat` is the recorded one; any write changes its change time, which
-no one can set back. A file written within `RACY_NS` of the moment its record was taken could be
-edited again within the same clock tick without its times moving, so its bytes are hashed
-instead (git's "racily clean" rule); once such files are old enough, `check` refreshes the
-record. Anything else (another spec byte, a hand edit, an extra or missing file, an interrupted
+no one can set back. A file written shortly before its record was begun could be edited again
+within the same clock tick without its times moving, so its bytes are hashed instead (git's
+"racily clean" rule; `_racy`); once such files are old enough, `check` refreshes the record. Anything else (another spec byte, a hand edit, an extra or missing file, an interrupted
 build's journal, an unreadable record) falls through to the full build, which decides as
 before. Warnings about ignored files under services/ are computed again every time (they
 depend on files the key does not cover).
@@ -37,7 +36,12 @@ from .writer import GENERATED, NEW, OLD
 
 NAMESPACE = "builds"
 LIMIT = 16  # records kept (one per recently built state of the specs)
-RACY_NS = 2_000_000_000  # files this close to their record's time are hashed, not trusted by stat
+# Files whose times are this close to the start of their record are hashed, not trusted by stat:
+# more than a clock tick of a file system with sub-second times (Linux stamps files from a clock
+# that advances a tick, at most 10 ms, at a time), and two seconds where times are whole seconds
+# (FAT's granularity is two).
+RACY_NS = 100_000_000
+RACY_COARSE_NS = 2_000_000_000
 SPEC_LIMIT = 1_000_000  # = compiler/spec/yamlsrc.MAX_BYTES: a larger spec never builds, so is never recorded
 
 
@@ -66,6 +70,7 @@ def project_key(root: Path) -> str | None:
 
 def record(root: Path, key: str, files: Iterable[tuple[str, str]], warnings: Iterable[Diagnostic]) -> None:
     """Store the record of a build that just wrote generated/: (path, sha256) of every file."""
+    stamp = time.time_ns()  # before any stat: a write after its stat is after the stamp
     listed = _stat_tree(root)
     entries = {}
     for path, sha in files:
@@ -76,7 +81,7 @@ def record(root: Path, key: str, files: Iterable[tuple[str, str]], warnings: Ite
     if listed:
         return
     store = cache.Store(root, NAMESPACE, limit=LIMIT)
-    store.put(key, {"stamp": time.time_ns(), "files": entries, "warnings": [d.as_dict() for d in warnings]})
+    store.put(key, {"stamp": stamp, "files": entries, "warnings": [d.as_dict() for d in warnings]})
     store.prune()
 
 
@@ -98,7 +103,7 @@ def check(root: Path, key: str) -> UpToDate | None:
     hashed = False
     for path, st in listed.items():
         want = files[path]
-        if want[1:] == st and max(st[1], st[2]) < stamp - RACY_NS:
+        if want[1:] == st and not _racy(st[1], st[2], stamp):
             continue
         try:
             with open(os.path.join(root, path), "rb") as fh:
@@ -128,7 +133,13 @@ def trusted_files(root: Path) -> dict[str, list]:
         stamp, files = int(entry["stamp"]), dict(entry["files"])
     except (TypeError, KeyError, ValueError):
         return {}
-    return {p: f for p, f in files.items() if isinstance(f, list) and len(f) == 5 and max(f[2], f[3]) < stamp - RACY_NS}
+    return {p: f for p, f in files.items() if isinstance(f, list) and len(f) == 5 and not _racy(f[2], f[3], stamp)}
+
+
+def _racy(mtime_ns: int, ctime_ns: int, stamp: int) -> bool:
+    """Whether a file with these times, recorded from `stamp` on, might change without them moving."""
+    coarse = mtime_ns % 1_000_000_000 == 0 or ctime_ns % 1_000_000_000 == 0
+    return max(mtime_ns, ctime_ns) >= stamp - (RACY_COARSE_NS if coarse else RACY_NS)
 
 
 def stat_of(path: str) -> list[int] | None:

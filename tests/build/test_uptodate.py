@@ -182,3 +182,12 @@ def test_workers_spool_rendered_bytes_to_disk_and_leave_nothing_behind(tmp_path,
     assert seen and seen[0] is not None, "the workers did not spool"
     assert not list((root / ".shipspec").glob(prerender.SPOOL_PREFIX + "*"))
     assert _tree(root) == _reference(root, tmp_path)
+
+
+def test_racy_window_follows_the_file_system_s_time_granularity():
+    s = 10**18  # a record begun at this time (ns)
+    assert uptodate._racy(s - 50_000_123, s - 50_000_123, s)  # within 100 ms: hashed
+    assert not uptodate._racy(s - 200_000_123, s - 200_000_123, s)
+    assert uptodate._racy(s - 10**9, s - 10**9, s)  # whole seconds: the file system may keep only those
+    assert not uptodate._racy(s - 3 * 10**9, s - 3 * 10**9, s)
+    assert uptodate._racy(s - 10**9 + 7, s, s)  # the newer of the two times counts
