@@ -39,12 +39,9 @@ def compiler_fingerprint() -> str:
 
 
 def fingerprint_of(package: Path) -> str:
-    import pydantic
-    import yaml
-
     h = hashlib.sha256()
-    h.update(f"format {FORMAT}\npython {sys.version_info[:2]}\npydantic {pydantic.VERSION}\n"
-             f"pyyaml {yaml.__version__} {getattr(yaml, '__with_libyaml__', False)}\n".encode())
+    h.update(f"format {FORMAT}\npython {sys.version_info[:2]}\n".encode())
+    h.update(_library_versions())
     files = []
     for dirpath, dirs, names in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
@@ -53,6 +50,28 @@ def fingerprint_of(package: Path) -> str:
         h.update(path.relative_to(package).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
+
+
+def _library_versions() -> bytes:
+    """What identifies the installed pydantic and PyYAML, read from their files without importing
+    them (importing pydantic costs more than the rest of a no-op build): pydantic's version module
+    (it holds VERSION and the pydantic-core version it requires), PyYAML's __init__ (its
+    __version__) and whether libyaml's extension is there (PyYAML's C loader and emitter)."""
+    import importlib.util
+
+    out = []
+    for name, files in (("pydantic", ("version.py",)), ("yaml", ("__init__.py",))):
+        spec = importlib.util.find_spec(name)
+        where = list(spec.submodule_search_locations or ()) if spec else []
+        if not where:
+            out.append(f"{name} absent\n".encode())
+            continue
+        folder = Path(where[0])
+        for f in files:
+            out.append(f"{name}/{f} ".encode() + hashlib.sha256((folder / f).read_bytes()).digest() + b"\n")
+        if name == "yaml":
+            out.append(f"libyaml {any(p.name.startswith('_yaml.') for p in folder.iterdir())}\n".encode())
+    return b"".join(out)
 
 
 def key(*parts: bytes | str | None) -> str:

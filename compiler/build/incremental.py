@@ -36,11 +36,10 @@ from ..spec.loaded import Project, ServiceEnv
 from ..spec.merge import merge, split_environment
 from ..spec.models import ServiceConfig
 from ..spec.project import DEFAULTS_FILE, rel, spec_paths
-from ..spec.project_warnings import with_warnings
 from ..spec.yamlsrc import MAX_BYTES, LDict, load_file
-from . import cache, prerender
+from . import cache, prerender, uptodate
 from .compile import render_service
-from .ir import Artifact, Stack
+from .ir import Artifact, FileArtifact, Stack
 
 NAMESPACE = "specs"
 
@@ -59,7 +58,7 @@ class _Spec:
     raw: bytes
     key: str
     entry: dict | None = None  # {"envs": {env: config json}, "render": {env: {...}}}
-    loaded: list[tuple] | None = None  # (config, files, stacks) per environment, from a worker
+    loaded: list[tuple] | None = None  # (config, files, stacks, warnings) per environment, from a worker
 
 
 @dataclass
@@ -79,12 +78,16 @@ class Session:
     rendered: int = 0
     reused: int = 0
     on_disk: set[str] = field(default_factory=set)  # reused files: their bytes were read from that path
+    spool: str | None = None  # where workers leave rendered bytes (prerender.spool_folder), if anywhere
+    hold_bytes: bool = True  # False (a build): reused files are FileArtifacts, read by whoever needs them
+    trusted: dict[str, list] | None = None  # uptodate.trusted_files, read on first reuse
 
     @classmethod
-    def open(cls, root: Path, enabled: bool = True, will_render: bool = False, jobs: int | None = None) -> "Session":
+    def open(cls, root: Path, enabled: bool = True, will_render: bool = False, jobs: int | None = None,
+             spool: str | None = None, hold_bytes: bool = True) -> "Session":
         enabled = enabled and not cache.disabled_by_env()
         return cls(root, enabled, cache.Store(root, NAMESPACE) if enabled else None, will_render=will_render,
-                   jobs=prerender.default_jobs() if jobs is None else jobs)
+                   jobs=prerender.default_jobs() if jobs is None else jobs, spool=spool, hold_bytes=hold_bytes)
 
     # --- validation ---------------------------------------------------------------------
 
@@ -130,7 +133,7 @@ class Session:
         could not do (an invalid one, say) is left to the serial loader."""
         from .compile import lambda_files
 
-        results = prerender.prerender(self.root, [m.path for m in misses], self.will_render, self.jobs)
+        results = prerender.prerender(self.root, [m.path for m in misses], self.will_render, self.jobs, self.spool)
         if self.will_render:
             self.prefetch_key = lambda_files()[1]
         by_display = {m.display: m for m in misses}
@@ -154,9 +157,9 @@ class Session:
             except Exception:  # an entry this compiler cannot read: a miss
                 spec.entry = None
         if spec.loaded is not None:
-            envs = [with_warnings(ServiceEnv(c, _LazyTree(spec, c.environment.name, defaults), display))
-                    for c, _, _ in spec.loaded]
-            for c, files, stacks in spec.loaded:
+            envs = [ServiceEnv(c, _LazyTree(spec, c.environment.name, defaults), display, warnings)
+                    for c, _, _, warnings in spec.loaded]  # the worker's warnings: no second parse here
+            for c, files, stacks, _ in spec.loaded:
                 self.prefetched[(display, c.environment.name)] = (files, stacks)
         else:
             envs = validate._load_service(root, path, defaults)
@@ -202,11 +205,19 @@ class Session:
             for path, sha in rendered["files"]:
                 if not path.startswith("generated/") or ".." in path.split("/"):
                     return None
-                with open(os.path.join(self.root, path), "rb") as fh:
+                full = os.path.join(self.root, path)
+                if not self.hold_bytes:
+                    if self.trusted is None:
+                        self.trusted = uptodate.trusted_files(self.root)
+                    known = self.trusted.get(path)
+                    if known is not None and known[0] == sha and uptodate.stat_of(full) == known[1:]:
+                        files.append(FileArtifact(path, full, sha))  # unchanged since a build recorded it
+                        continue
+                with open(full, "rb") as fh:
                     art = Artifact(path, fh.read())
                 if art.sha256 != sha:
                     return None
-                files.append(art)
+                files.append(art if self.hold_bytes else FileArtifact(path, full, sha))
             return files, [_stack(s) for s in rendered["stacks"]]
         except (OSError, KeyError, TypeError, ValueError):
             return None

@@ -22,6 +22,33 @@ class Artifact:
         return hashlib.sha256(self.content).hexdigest()
 
 
+class FileArtifact(Artifact):
+    """An Artifact whose bytes are in a file (`source`, on the repository's file system) that holds
+    exactly them: a worker process's rendered output, or a reused file under generated/ itself.
+    Read when asked and never held, so a build of thousands of services does not keep every byte in
+    memory; the writer links a staged one into place (compiler/build/writer.py)."""
+
+    def __init__(self, path: str, source: str, sha256: str) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "source", source)
+        self.__dict__["sha256"] = sha256  # what the worker hashed (cached_property's slot)
+
+    @property
+    def content(self) -> bytes:  # type: ignore[override]
+        with open(self.source, "rb") as fh:
+            return fh.read()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Artifact):
+            return NotImplemented
+        return self.path == other.path and self.sha256 == other.sha256
+
+    __hash__ = Artifact.__hash__
+
+    def __reduce__(self):
+        return (FileArtifact, (self.path, self.source, self.sha256))
+
+
 @dataclass(frozen=True)
 class Stack:
     """One CloudFormation stack to plan and apply."""

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..core.errors import ShipspecError
-from .ir import Artifact
+from .ir import Artifact, FileArtifact
 
 GENERATED = "generated"
 NEW = ".generated.new"  # the journal: staged files and, once committed, MANIFEST
@@ -221,8 +221,7 @@ def _write_tree(root: Path, artifacts: list[Artifact], on_disk: frozenset[str] =
         if parent not in made:
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
-        with open(target, "wb") as fh:
-            fh.write(art.content)
+        _stage(art, target)
         os.chmod(target, _mode(art.path))
         written.append(target)
     _fsync_all(written)  # every staged file is on disk before the commit
@@ -238,6 +237,19 @@ def _write_tree(root: Path, artifacts: list[Artifact], on_disk: frozenset[str] =
     _apply(root, sorted(touched), list(diff.removed))
     shutil.rmtree(os.path.join(root, NEW))
     return diff
+
+
+def _stage(art: Artifact, target: str) -> None:
+    """Put the artifact's bytes at `target`: a spooled one by a hard link to its file (no copy of
+    the bytes), any other (or where links fail) written out."""
+    if isinstance(art, FileArtifact):
+        try:
+            os.link(art.source, target)
+            return
+        except OSError:
+            pass
+    with open(target, "wb") as fh:
+        fh.write(art.content)
 
 
 def _fsync(path: str) -> None:

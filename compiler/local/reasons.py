@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-from ..core.known_failures import entry
+from ..core.known_failures import KNOWN_FAILURES, entry
+
+ALIASES = {"pull": "image-not-found"}  # `local seed --broken` names besides the table's ids
 
 _ECR_REF = re.compile(r"(?P<registry>[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?)/"
                       r"[a-z0-9._/-]+:(?P<tag>[\w.-]+)")
@@ -21,3 +23,10 @@ def stop_reason(kind: str, image: str) -> str:
     registry, tag = image.split("/", 1)[0], image.rsplit(":", 1)[1]
     text = text.replace(m.group(0), image).replace(m.group("registry"), registry)
     return re.sub(rf"\b{re.escape(m.group('tag'))}\b", tag, text)
+
+
+def broken_kinds() -> tuple[str, ...]:
+    """What `--broken` accepts: the known failures ECS reports as a stopped task's reason
+    (errors only), and the aliases."""
+    ids = {e.id for e in KNOWN_FAILURES if e.severity == "error" and "stopped task" in e.seen_in}
+    return tuple(sorted(ids | set(ALIASES)))

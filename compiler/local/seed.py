@@ -38,10 +38,9 @@ from urllib.parse import urlparse
 from ..core.arns import parse_secret_ref
 from ..core.errors import ShipspecError
 from ..deploy.aws.errors import error_code
-from ..core.known_failures import KNOWN_FAILURES
 from ..spec.agent_settings import ATTRIBUTE, recorded_value, target_tag
 from ..spec.agent_settings import applies as runs_on_ec2
-from .reasons import stop_reason
+from .reasons import ALIASES, broken_kinds, stop_reason  # noqa: F401 (broken_kinds: imported from here too)
 
 if TYPE_CHECKING:
     from ..spec.models import ServiceConfig
@@ -49,7 +48,6 @@ if TYPE_CHECKING:
 ClientFactory = Callable[[str], Any]
 
 BANNER = "DEMO DATA for the local emulator only (shipspec local seed): none of this exists in AWS"
-ALIASES = {"pull": "image-not-found"}
 DESIRED = 1
 STOPPED_TASKS = 2
 DEFAULT_CPU, DEFAULT_MEMORY = 256, 512
@@ -57,13 +55,6 @@ DEMO_AMI = "ami-12c6146b"  # an image the emulator knows (EC2 container instance
 PLACEHOLDER = "placeholder-not-a-secret"  # the SSM parameters' text: never a real value
 DESCRIPTION = "shipspec local seed: demo data for the local emulator"
 DEMO_TAGS = [{"key": "shipspec-demo", "value": "local emulator only"}]
-
-def broken_kinds() -> tuple[str, ...]:
-    """What `--broken` accepts: the known failures ECS reports as a stopped task's reason
-    (errors only), and the aliases."""
-    ids = {e.id for e in KNOWN_FAILURES if e.severity == "error" and "stopped task" in e.seen_in}
-    return tuple(sorted(ids | set(ALIASES)))
-
 
 @dataclass(frozen=True)
 class SecretToCreate:

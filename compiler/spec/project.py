@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from ..core.diagnostics import Diagnostic, Location, SpecError
 from ..core.errors import UsageError
 from . import checks, fleet, project_warnings, secrets_scan
+from .files import rel, spec_paths
 from .loaded import Project, ServiceEnv
 from .merge import locate, merge, split_environment
 from .models import ENV_RE, ServiceConfig
@@ -22,20 +23,6 @@ from .yamlsrc import LDict, load_file
 DEFAULTS_FILE = project_warnings.DEFAULTS_FILE
 ENV_OVERRIDABLE = ("description", "tags", "source", "build", "service", "deploy", "notifications", "stages", "names")
 _ENV_NAME = re.compile(ENV_RE)
-
-
-def spec_paths(root: Path) -> list[Path]:
-    d = root / "services"
-    if not d.is_dir():
-        return []
-    return sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("_") and p.is_file())
-
-
-def rel(root: Path, path: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def load_project(root: Path, names: Iterable[str] = (),

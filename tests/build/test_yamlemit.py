@@ -80,3 +80,14 @@ def test_every_example_template_takes_the_fast_path(repo_root):
     finally:
         cfn._CDumper = yamlemit_off
     assert [(a.path, a.content) for a in output.artifacts] == [(a.path, a.content) for a in slow.artifacts]
+
+
+def test_printable_classes_are_exactly_the_documented_ranges():
+    """_P and _G are written as complements (they compile faster): the same characters, every code point."""
+    import re
+
+    every = "".join(map(chr, range(0x110000)))
+    printable = "\\x20-\\x7e\\xa0-\\u2027\\u202a-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"
+    graphic = "\\x21-\\x7e\\xa1-\\u2027\\u202a-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd"
+    for ours, documented in ((yamlemit._P, printable), (yamlemit._G, graphic)):
+        assert re.findall(f"[{ours}]", every) == re.findall(f"[{documented}]", every)

@@ -170,7 +170,7 @@ def _deploy(args, console) -> int:
 
 
 def _broken_kinds() -> tuple[str, ...]:
-    from ...local.seed import broken_kinds
+    from ...local.reasons import broken_kinds  # light: the parser is built for every command
 
     return broken_kinds()
 

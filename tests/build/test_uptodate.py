@@ -1,0 +1,193 @@
+"""The no-op shortcut (compiler/build/uptodate.py) only ever says "up to date" when the full build
+would: any change that matters (a spec, _defaults.yaml, the compiler, a file under generated/
+edited, added or removed, even within the same clock tick, an interrupted build) falls through to
+the full build, and what a no-op prints is what the full build prints."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmarks.fleet import service_name, touch_spec, write_fleet
+from compiler.build import cache, uptodate
+from compiler.spec import yamlsrc
+from compiler.build.writer import NEW
+from support.cli import run_cli
+
+N = 6
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted((root / "generated").rglob("*")) if p.is_file()}
+
+
+def _age(root: Path, seconds: int = 60) -> None:
+    """Make the record as old as a record taken `seconds` ago (no file is racy any more)."""
+    key = uptodate.project_key(root)
+    store = cache.Store(root, uptodate.NAMESPACE)
+    entry = store.get(key)
+    entry["stamp"] -= seconds * 1_000_000_000
+    store.put(key, entry)
+
+
+def _check(root: Path):
+    return uptodate.check(root, uptodate.project_key(root))
+
+
+@pytest.fixture
+def fleet(tmp_path) -> Path:
+    root = tmp_path / "fleet"
+    write_fleet(root, N)
+    assert run_cli("build", root=root).status == 0
+    return root
+
+
+def test_a_build_records_and_a_no_op_is_proved_without_building(fleet):
+    done = _check(fleet)
+    assert done is not None and done.files == len(_tree(fleet))
+    _age(fleet)
+    assert _check(fleet) == done
+    assert run_cli("build", root=fleet).err.splitlines()[-1] == f"generated/ is up to date ({done.files} files)"
+
+
+def test_spec_or_defaults_change_is_a_different_key(fleet):
+    key = uptodate.project_key(fleet)
+    touch_spec(fleet, 2, revision=9)
+    assert uptodate.project_key(fleet) != key and _check(fleet) is None
+    touch_spec(fleet, 2, revision=0)
+    assert uptodate.project_key(fleet) == key
+    defaults = fleet / "services/_defaults.yaml"
+    defaults.write_bytes(defaults.read_bytes() + b"\n")
+    assert uptodate.project_key(fleet) != key
+    (fleet / f"services/{service_name(N)}.yaml").write_text("name: x\n")
+    assert uptodate.project_key(fleet) != key
+
+
+def test_the_compiler_fingerprint_is_part_of_the_key(fleet, monkeypatch):
+    key = uptodate.project_key(fleet)
+    monkeypatch.setattr(cache, "compiler_fingerprint", lambda: "another compiler")
+    assert uptodate.project_key(fleet) != key
+
+
+@pytest.mark.parametrize("racy", [True, False], ids=["same-tick", "later"])
+def test_a_hand_edit_keeping_size_and_times_is_still_seen(fleet, racy):
+    if not racy:
+        _age(fleet)
+        assert _check(fleet) is not None
+    edited = fleet / f"generated/{service_name(1)}/prod/codepipeline.yml"
+    before, st = edited.read_bytes(), edited.stat()
+    edited.write_bytes(before.replace(b"BUILD_GENERAL1_MEDIUM", b"BUILD_GENERAL1_MEDIUX", 1))  # same size
+    os.utime(edited, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the old modification time
+    assert edited.stat().st_size == st.st_size and edited.read_bytes() != before
+    assert _check(fleet) is None
+    err = run_cli("build", root=fleet).err
+    assert f"updated  generated/{service_name(1)}/prod/codepipeline.yml" in err
+    assert edited.read_bytes() == before
+
+
+def test_added_removed_files_and_journal_fall_through(fleet):
+    _age(fleet)
+    extra = fleet / "generated/stray.txt"
+    extra.write_text("x")
+    assert _check(fleet) is None
+    extra.unlink()
+    assert _check(fleet) is not None
+    gone = fleet / f"generated/{service_name(2)}/prod/buildspec.yml"
+    content = gone.read_bytes()
+    gone.unlink()
+    assert _check(fleet) is None
+    assert "added   " in run_cli("build", root=fleet).err and gone.read_bytes() == content
+    (fleet / NEW).mkdir()
+    assert _check(fleet) is None
+
+
+def test_racy_files_are_hashed_then_trusted(fleet):
+    assert _check(fleet) is not None  # every file is racy right after the build: hashed
+    _age(fleet)
+    assert _check(fleet) is not None
+
+
+def test_no_op_prints_what_the_full_build_prints(fleet, tmp_path):
+    (fleet / "services/_defaults.yml").write_text("{}\n")  # an ignored file: a warning
+    full = run_cli("build", root=fleet)
+    assert full.status == 0 and "github-token is deprecated" in full.err  # the fleet has such specs
+    _age(fleet)
+    assert _check(fleet) is not None
+    shortcut = run_cli("build", root=fleet)
+    reference = tmp_path / "reference"
+    shutil.copytree(fleet, reference)
+    shutil.rmtree(reference / ".shipspec")
+    uncached = run_cli("build", "--no-cache", root=reference)
+    assert (shortcut.status, shortcut.err) == (uncached.status, uncached.err.replace(str(reference), str(fleet)))
+    assert "generated/ is up to date" in shortcut.err and "github-token is deprecated" in shortcut.err
+    for fmt in ("json", "github"):
+        assert run_cli("build", "--format", fmt, root=fleet).err == \
+            run_cli("build", "--no-cache", "--format", fmt, root=reference).err
+
+
+def test_no_cache_neither_reads_nor_writes_records(tmp_path):
+    root = tmp_path / "fleet"
+    write_fleet(root, 2)
+    assert run_cli("build", "--no-cache", root=root).status == 0
+    assert not (root / cache.CACHE_DIR).exists()
+
+
+def test_spec_size_limit_is_the_loader_s():
+    assert uptodate.SPEC_LIMIT == yamlsrc.MAX_BYTES
+
+
+def _reference(fleet: Path, tmp_path: Path) -> dict[str, bytes]:
+    ref = tmp_path / "reference"
+    shutil.rmtree(ref, ignore_errors=True)
+    shutil.copytree(fleet / "services", ref / "services")
+    assert run_cli("build", "--no-cache", root=ref).status == 0
+    return _tree(ref)
+
+
+def test_a_changed_spec_build_trusts_recorded_stat_and_still_sees_hand_edits(fleet, tmp_path):
+    _age(fleet)
+    edited = fleet / f"generated/{service_name(1)}/prod/codepipeline.yml"
+    before, st = edited.read_bytes(), edited.stat()
+    edited.write_bytes(before.replace(b"BUILD_GENERAL1_MEDIUM", b"BUILD_GENERAL1_MEDIUX", 1))
+    os.utime(edited, ns=(st.st_atime_ns, st.st_mtime_ns))
+    touch_spec(fleet, 3, revision=7)
+    err = run_cli("build", root=fleet).err
+    assert f"updated  generated/{service_name(1)}/prod/codepipeline.yml" in err
+    assert edited.read_bytes() == before
+    assert _tree(fleet) == _reference(fleet, tmp_path)
+    _age(fleet)
+    touch_spec(fleet, 3, revision=8)  # unchanged files are reused on their recorded stat: same bytes
+    assert run_cli("build", root=fleet).status == 0
+    assert _tree(fleet) == _reference(fleet, tmp_path)
+
+
+@pytest.mark.slow
+def test_workers_spool_rendered_bytes_to_disk_and_leave_nothing_behind(tmp_path, monkeypatch):
+    from compiler.build import prerender
+
+    root = tmp_path / "fleet"
+    write_fleet(root, N)
+    stale = root / ".shipspec" / f"{prerender.SPOOL_PREFIX}999999999-x"  # a killed build's
+    stale.mkdir(parents=True)
+    (stale / "0-0-0-0").write_bytes(b"old")
+    monkeypatch.setattr(prerender, "MIN_SPECS", 2)
+    seen = []
+    real = prerender.prerender
+    monkeypatch.setattr(prerender, "prerender", lambda *a: seen.append(a[-1]) or real(*a))
+    assert run_cli("build", root=root).status == 0
+    assert seen and seen[0] is not None, "the workers did not spool"
+    assert not list((root / ".shipspec").glob(prerender.SPOOL_PREFIX + "*"))
+    assert _tree(root) == _reference(root, tmp_path)
+
+
+def test_racy_window_follows_the_file_system_s_time_granularity():
+    s = 10**18  # a record begun at this time (ns)
+    assert uptodate._racy(s - 50_000_123, s - 50_000_123, s)  # within 100 ms: hashed
+    assert not uptodate._racy(s - 200_000_123, s - 200_000_123, s)
+    assert uptodate._racy(s - 10**9, s - 10**9, s)  # whole seconds: the file system may keep only those
+    assert not uptodate._racy(s - 3 * 10**9, s - 3 * 10**9, s)
+    assert uptodate._racy(s - 10**9 + 7, s, s)  # the newer of the two times counts
