@@ -36,7 +36,8 @@ from ..spec.loaded import Project, ServiceEnv
 from ..spec.merge import merge, split_environment
 from ..spec.models import ServiceConfig
 from ..spec.project import DEFAULTS_FILE, rel, spec_paths
-from ..spec.yamlsrc import MAX_BYTES, LDict, load_file
+from ..spec.files import read_limited as _read
+from ..spec.yamlsrc import LDict, load_file
 from . import cache, prerender, uptodate
 from .compile import render_service
 from .ir import Artifact, FileArtifact, Stack
@@ -237,16 +238,6 @@ class Session:
 def _diagnostic(d: dict) -> Diagnostic:
     """A warning stored with a cache entry (`Diagnostic.as_dict`), back as a Diagnostic."""
     return Diagnostic(Location(d["file"], d["line"], d["col"]), d["message"], d["path"], d["severity"], d["code"])
-
-
-def _read(path: Path) -> bytes | None:
-    """The file's bytes; None if unreadable or over the spec size limit."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError:
-        return None
-    return raw if len(raw) <= MAX_BYTES else None
 
 
 class _LazyTree:

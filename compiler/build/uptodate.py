@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..core.diagnostics import Diagnostic, Location
+from ..spec.files import read_limited as _read
 from ..spec.files import rel, spec_paths
 from ..spec.project_warnings import DEFAULTS_FILE, ignored_files
 from . import cache
@@ -42,7 +43,6 @@ LIMIT = 16  # records kept (one per recently built state of the specs)
 # (FAT's granularity is two).
 RACY_NS = 100_000_000
 RACY_COARSE_NS = 2_000_000_000
-SPEC_LIMIT = 1_000_000  # = compiler/spec/yamlsrc.MAX_BYTES: a larger spec never builds, so is never recorded
 
 
 @dataclass(frozen=True)
@@ -173,15 +173,6 @@ def _stat_tree(root: Path) -> dict[str, list[int]]:
                 continue
             out[rel_path] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
     return out
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(SPEC_LIMIT + 1)
-    except OSError:
-        return None
-    return raw if len(raw) <= SPEC_LIMIT else None
 
 
 def _diagnostic(d: dict) -> Diagnostic:

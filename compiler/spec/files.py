@@ -7,6 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+MAX_BYTES = 1_000_000  # the largest spec read; docs/security.md states this number
+
+
+def read_limited(path: Path) -> bytes | None:
+    """A spec file's bytes; None if unreadable or larger than MAX_BYTES (such a spec never builds)."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError:
+        return None
+    return raw if len(raw) <= MAX_BYTES else None
+
 
 def spec_paths(root: Path) -> list[Path]:
     d = root / "services"

@@ -13,7 +13,6 @@ import pytest
 
 from benchmarks.fleet import service_name, touch_spec, write_fleet
 from compiler.build import cache, uptodate
-from compiler.spec import yamlsrc
 from compiler.build.writer import NEW
 from support.cli import run_cli
 
@@ -134,10 +133,6 @@ def test_no_cache_neither_reads_nor_writes_records(tmp_path):
     write_fleet(root, 2)
     assert run_cli("build", "--no-cache", root=root).status == 0
     assert not (root / cache.CACHE_DIR).exists()
-
-
-def test_spec_size_limit_is_the_loader_s():
-    assert uptodate.SPEC_LIMIT == yamlsrc.MAX_BYTES
 
 
 def _reference(fleet: Path, tmp_path: Path) -> dict[str, bytes]:
