@@ -16,6 +16,10 @@ gives it.
   `CODEBUILD_KMS_KEY_ID`, `CODEBUILD_SOURCE_VERSION`, `CODEBUILD_SRC_DIR*`, `CODEBUILD_START_TIME`,
   `CODEBUILD_CI`; `CODEBUILD_RESOLVED_SOURCE_VERSION` is left unset, as it may be for builds CodePipeline
   starts (the pipeline passes the commit explicitly).
+- **Secret values stay out of the log**: every PARAMETER_STORE and SECRETS_MANAGER value the build was
+  given is replaced by `***` in each line the build logs (what the terminal shows, the run's log files,
+  `--format json`), as CodeBuild hides them in its logs. Exported variables are passed on as the
+  build exported them.
 - **AWS**: the credentials of the project's service role from the emulator's STS, the emulator's endpoint,
   the real AWS CLI, and the stand-in `docker` (compiler/local/docker_standin.py) first on PATH, after the
   directories of `--tools` (stand-ins for what exists only in AWS, such as the hosts a smoke test calls).
@@ -118,6 +122,25 @@ def _parameter_value(world: BuildWorld, variable: str, name: str) -> str:
         raise
 
 
+SECRET_KINDS = ("PARAMETER_STORE", "SECRETS_MANAGER")
+MASK = "***"
+
+
+def masker(secrets: set[str]) -> Callable[[str], str]:
+    """Replace each secret value in a line by MASK, longest first (a value inside another is hidden too)."""
+    values = sorted((v for v in secrets if v), key=len, reverse=True)
+
+    def mask(line: str) -> str:
+        for v in values:
+            line = line.replace(v, MASK)
+        return line
+    return mask
+
+
+def _masked(emit: Callable[[str], None], mask: Callable[[str], str]) -> Callable[[str], None]:
+    return lambda line: emit(mask(line))
+
+
 def _value(world: BuildWorld, name: str, value: str, kind: str) -> str:
     kind = (kind or "PLAINTEXT").upper()
     if kind == "PARAMETER_STORE":
@@ -177,12 +200,18 @@ def run_build(world: BuildWorld, configuration: dict, inputs: dict[str, Path], o
                                path_first=tuple(str(t) for t in world.tools))
     env.update(HOME=str(home), DOCKER_STANDIN_STATE=str(world.docker_state))
     env.update(spec.variables)
-    env.update({k: _value(world, k, v, "PARAMETER_STORE") for k, v in spec.parameter_store.items()})
-    env.update({k: _value(world, k, v, "SECRETS_MANAGER") for k, v in spec.secrets_manager.items()})
-    for item in env_in.get("environmentVariables") or []:
-        env[item["name"]] = _value(world, item["name"], str(item.get("value", "")), item.get("type", ""))
-    for item in action_variables(str(configuration.get("EnvironmentVariables") or "")):
-        env[str(item["name"])] = _value(world, str(item["name"]), str(item.get("value", "")), str(item.get("type", "")))
+    given = [(k, v, "PARAMETER_STORE") for k, v in spec.parameter_store.items()]
+    given += [(k, v, "SECRETS_MANAGER") for k, v in spec.secrets_manager.items()]
+    given += [(str(item["name"]), str(item.get("value", "")), str(item.get("type", "")))
+              for item in env_in.get("environmentVariables") or []]
+    given += [(str(item["name"]), str(item.get("value", "")), str(item.get("type", "")))
+              for item in action_variables(str(configuration.get("EnvironmentVariables") or ""))]
+    secrets: set[str] = set()
+    for name, value, kind in given:
+        env[name] = _value(world, name, value, kind)
+        if (kind or "").upper() in SECRET_KINDS:
+            secrets.add(env[name])
+    emit = _masked(emit, masker(secrets))
     arn = f"arn:aws:codebuild:{world.region}:{world.account}:build/{build_id}"
     env.update({
         "CODEBUILD_BUILD_ID": build_id, "CODEBUILD_BUILD_ARN": arn, "CODEBUILD_BUILD_NUMBER": "1",

@@ -21,8 +21,8 @@ from compiler.spec import naming
 from compiler.spec.project import load_project
 from support.cli import REPO
 from support.ecs import KEPT_ENV, KEPT_SECRET
-from support.local_run import (Project, apply, prepare_world, project, service_task_definition, source_repository,
-                               stand_ins, task_definitions)
+from support.local_run import (PLACEHOLDER, Project, apply, prepare_world, project, service_task_definition,
+                               source_repository, stand_ins, task_definitions)
 from support.plan import local_emulator
 
 pytestmark = pytest.mark.slow
@@ -229,6 +229,42 @@ def test_an_artifact_read_before_it_is_written_fails_the_run_naming_the_action(n
     assert r.status == 1
     assert doc["failure"] == "Build/Build: input artifact update is read before any earlier action wrote it"
     assert [(s["name"], s["status"]) for s in doc["stages"]][:2] == [("Source", "Succeeded"), ("Build", "Failed")]
+
+
+def test_secret_values_given_to_a_build_never_reach_its_log(news_web, tmp_path):
+    """A build that prints a SECRETS_MANAGER variable: the value is masked on the terminal, in the JSON
+    and in the run's log files, as CodeBuild masks it; the build still sees the real value."""
+    c, _seeded = _seed(news_web, "stg")
+    sm = news_web.client("secretsmanager", c.environment.account, c.environment.region)
+    try:
+        secret = sm.create_secret(Name="news/masking-test", SecretString=PLACEHOLDER)["ARN"]
+    except sm.exceptions.ResourceExistsException:
+        secret = sm.describe_secret(SecretId="news/masking-test")["ARN"]
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "docker").write_text('#!/bin/sh\necho "docker sees [$LEAKY]"\n'
+                                  '[ "$LEAKY" = "$EXPECTED" ] && echo "the build got the real value"\nexit 1\n')
+    (tools / "docker").chmod(0o755)
+
+    def give_the_build_a_secret(actions):
+        config = actions["Build"]["configuration"]
+        config["EnvironmentVariables"] = json.dumps(json.loads(config.get("EnvironmentVariables") or "[]") + [
+            {"name": "LEAKY", "value": secret, "type": "SECRETS_MANAGER"},
+            {"name": "EXPECTED", "value": PLACEHOLDER, "type": "PLAINTEXT"}])
+
+    with _edited(news_web, c, give_the_build_a_secret):
+        doc, r = news_web.run("news-web", "stg", "--tools", str(tools))
+        text = news_web.cli("local", "run", "news-web", "--env", "stg", "--tools", str(tools))
+    assert r.status == 1 and text.status == 1
+    tail = "\n".join(_actions(doc)["Build/Build"]["log_tail"])
+    assert "docker sees [***]" in tail and "the build got the real value" in tail, tail
+    logs = "".join(f.read_text(errors="replace") for f in (news_web.root / ".shipspec" / "runs").rglob("*")
+                   if f.is_file())
+    assert "docker sees [***]" in logs
+    # the only place the value may appear is the PLAINTEXT variable this test gave for comparison
+    for where, out in (("json", json.dumps(doc["stages"])), ("text", text.out + text.err)):
+        assert f"[{PLACEHOLDER}]" not in out, where
+    assert f"[{PLACEHOLDER}]" not in logs
 
 
 def test_status_shows_the_execution_the_run_recorded(news_web):
