@@ -169,7 +169,8 @@ def _stat_tree(root: Path) -> dict[str, list[int]]:
                         todo.append(rel_path)
                     continue
                 st = e.stat()
-            except OSError:
+            except OSError:  # a dangling link: the writer lists it too (and replaces or removes it)
+                out[rel_path] = [-1, -1, -1, -1]  # never a recorded stat, and unreadable: a build decides
                 continue
             out[rel_path] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
     return out

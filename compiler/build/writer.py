@@ -75,6 +75,13 @@ def _read(path: str) -> bytes:
         return fh.read()
 
 
+def _differs(path: str, art: Artifact) -> bool:
+    try:
+        return _read(path) != art.content
+    except OSError:  # a dangling link, a folder or an unreadable file where a file belongs
+        return True
+
+
 def diff_tree(root: Path, artifacts: Iterable[Artifact], top: str = GENERATED,
               on_disk: frozenset[str] = frozenset()) -> TreeDiff:
     """What differs between generated/ and `artifacts`. Paths in `on_disk` are artifacts whose
@@ -86,7 +93,7 @@ def diff_tree(root: Path, artifacts: Iterable[Artifact], top: str = GENERATED,
     for path, art in sorted(want.items()):
         if path not in have:
             added.append(path)
-        elif path not in on_disk and _read(have[path]) != art.content:
+        elif path not in on_disk and _differs(have[path], art):
             changed.append(path)
     removed = sorted(set(have) - set(want))
     return TreeDiff(tuple(added), tuple(changed), tuple(removed))
@@ -228,6 +235,7 @@ def _write_tree(root: Path, artifacts: list[Artifact], on_disk: frozenset[str] =
     if not os.path.exists(os.path.join(root, GENERATED)):  # a first build: the staging is the tree
         os.replace(os.path.join(root, NEW), os.path.join(root, GENERATED))  # the commit point
         return diff
+    os.makedirs(os.path.join(root, NEW), exist_ok=True)  # nothing staged when files are only removed
     manifest = os.path.join(root, NEW, MANIFEST)
     with open(manifest + ".tmp", "w", encoding="utf-8") as fh:
         json.dump({"write": sorted(touched), "remove": list(diff.removed)}, fh)

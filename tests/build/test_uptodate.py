@@ -186,3 +186,33 @@ def test_racy_window_follows_the_file_system_s_time_granularity():
     assert uptodate._racy(s - 10**9, s - 10**9, s)  # whole seconds: the file system may keep only those
     assert not uptodate._racy(s - 3 * 10**9, s - 3 * 10**9, s)
     assert uptodate._racy(s - 10**9 + 7, s, s)  # the newer of the two times counts
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["cached", "no-cache"])
+def test_a_stray_file_alone_is_removed(fleet, tmp_path, cached):
+    """Only a removal to make: nothing is staged, yet the journal's manifest needs its folder."""
+    _age(fleet)
+    (fleet / "generated/stray.txt").write_text("x")
+    res = run_cli("build", *(() if cached else ("--no-cache",)), root=fleet)
+    assert res.status == 0, res.err
+    assert "removed  generated/stray.txt" in res.err
+    assert _tree(fleet) == _reference(fleet, tmp_path) and not (fleet / NEW).exists()
+
+
+def test_dangling_links_under_generated_are_not_up_to_date(fleet, tmp_path):
+    """A link to nothing is a file to the writer (os.walk): the no-op must not overlook it."""
+    _age(fleet)
+    stray = fleet / "generated/stray.yml"
+    stray.symlink_to(tmp_path / "nowhere")
+    assert _check(fleet) is None
+    res = run_cli("build", root=fleet)
+    assert res.status == 0 and "removed  generated/stray.yml" in res.err, res.err
+    assert not os.path.lexists(stray)
+    _age(fleet)
+    replaced = fleet / f"generated/{service_name(1)}/prod/codepipeline.yml"
+    replaced.unlink()
+    replaced.symlink_to(tmp_path / "nowhere")
+    assert _check(fleet) is None
+    res = run_cli("build", root=fleet)
+    assert res.status == 0 and f"updated  generated/{service_name(1)}/prod/codepipeline.yml" in res.err, res.err
+    assert not replaced.is_symlink() and _tree(fleet) == _reference(fleet, tmp_path)
