@@ -23,6 +23,7 @@ cache, batch builds, `git-credential-helper`.
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,7 +206,10 @@ def _files(section: dict, src: Path) -> list[tuple[Path, str]]:
         matches = [base / pattern] if (base / pattern).is_file() else sorted(p for p in base.glob(pattern)
                                                                              if p.is_file())
         for path in matches:
-            rel = path.name if discard else str(path.relative_to(base))
+            inside = os.path.normpath(path)
+            if os.path.commonpath([inside, os.path.normpath(src)]) != os.path.normpath(src):
+                raise ShipspecError(f"CLIENT_ERROR: artifact path {pattern} is outside the source directory")
+            rel = path.name if discard else os.path.relpath(inside, os.path.normpath(base))
             found.setdefault(rel, path)
     return [(p, rel) for rel, p in sorted(found.items())]
 

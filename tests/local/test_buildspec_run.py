@@ -108,6 +108,23 @@ artifacts:
         "the buildspec declares no artifacts: output artifact build is empty",)
 
 
+@pytest.mark.parametrize("section", [
+    "{files: [../outside.txt]}", "{files: ['../*.txt']}", "{files: [OUTSIDE]}",
+    "{files: [OUTSIDE], discard-paths: yes}", "{base-directory: .., files: [outside.txt]}"])
+def test_artifact_paths_outside_the_source_are_refused_and_nothing_is_written_outside(tmp_path, section):
+    """A pattern going up (`../`), an absolute one or a base-directory above the source neither copies
+    a file from outside the source nor writes outside the artifact's directory."""
+    src, target = tmp_path / "src", tmp_path / "artifacts" / "update"
+    src.mkdir()
+    target.mkdir(parents=True)
+    (tmp_path / "outside.txt").write_text("not the build's")
+    spec = buildspec_run.parse("version: 0.2\nphases: {build: {commands: [echo]}}\nartifacts: "
+                               + section.replace("OUTSIDE", str(tmp_path / "outside.txt")) + "\n", "test")
+    with pytest.raises(ShipspecError, match="CLIENT_ERROR: artifact path .* is outside the source directory"):
+        buildspec_run.collect(spec, src, ("update",), lambda name: target)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == ["outside.txt"]
+
+
 def test_a_buildspec_of_another_version_or_not_yaml_is_refused():
     with pytest.raises(ShipspecError, match="models version 0.2"):
         buildspec_run.parse("version: 0.1\nphases: {}\n", "codepipeline/buildspec.yml")
