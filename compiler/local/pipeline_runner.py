@@ -21,6 +21,7 @@ notification function's role). Logs of every action are kept in `.shipspec/runs/
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from ..spec.models import ServiceConfig
 
 RUNS_DIR = ".shipspec/runs"
+ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 TAIL_LINES = 25
 OPERATION = "CodePipeline_20150709.ShipspecRecordExecution"
 
@@ -104,6 +106,8 @@ class _Run:
         return out
 
     def output_dir(self, name: str) -> Path:
+        if not ARTIFACT_NAME.fullmatch(name):  # CodePipeline's pattern; never a path out of the run's folder
+            raise ActionFailed(f"output artifact name {name!r} is not a valid artifact name ([A-Za-z0-9_-]{{1,100}})")
         path = self.directory / "artifacts" / name
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)

@@ -354,3 +354,25 @@ def test_a_pipeline_not_applied_is_named_with_what_to_do(emulator, tmp_path):
     assert r.status == 1
     assert "pipeline never-applied-stg is not in the emulator (account 111111111111" in r.err
     assert "shipspec apply --local" in r.err
+
+
+
+def test_an_artifact_name_that_is_a_path_fails_the_action_and_nothing_leaves_the_run_folder(news_web):
+    """An output artifact named `../..` in the stored pipeline (UpdatePipeline takes it): the action fails
+    naming it; no folder outside .shipspec/runs/ is made or removed."""
+    c, seeded = _seed(news_web, "stg")
+    keep = news_web.root / "escaped-artifact"
+    keep.mkdir()
+    (keep / "mine.txt").write_text("kept")
+    escaped = "../../../../escaped-artifact"
+
+    def name_an_artifact_with_a_path(actions):
+        actions["Source"]["outputArtifacts"] = [{"name": escaped}]
+        actions["Build"]["inputArtifacts"] = [{"name": escaped}]
+
+    with _edited(news_web, c, name_an_artifact_with_a_path):
+        doc, r = news_web.run("news-web", "stg")
+    assert r.status == 1
+    assert doc["failure"].startswith(f"Source/Source: output artifact name '{escaped}' is not a valid artifact name")
+    assert (keep / "mine.txt").read_text() == "kept" and list(keep.iterdir()) == [keep / "mine.txt"]
+    assert service_task_definition(news_web, c)["taskDefinitionArn"] == seeded
