@@ -41,6 +41,7 @@ from ..spec.yamlsrc import LDict, load_file
 from . import cache, prerender, uptodate
 from .compile import render_service
 from .ir import Artifact, FileArtifact, Stack
+from .writer import mode_matches
 
 NAMESPACE = "specs"
 
@@ -216,7 +217,7 @@ class Session:
                         continue
                 with open(full, "rb") as fh:
                     art = Artifact(path, fh.read())
-                if art.sha256 != sha:
+                if art.sha256 != sha or not mode_matches(full, path):
                     return None
                 files.append(art if self.hold_bytes else FileArtifact(path, full, sha))
             return files, [_stack(s) for s in rendered["stacks"]]

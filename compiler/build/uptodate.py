@@ -33,7 +33,7 @@ from ..spec.files import read_limited as _read
 from ..spec.files import rel, spec_paths
 from ..spec.project_warnings import DEFAULTS_FILE, ignored_files
 from . import cache
-from .writer import GENERATED, NEW, OLD
+from .writer import GENERATED, NEW, OLD, mode_matches
 
 NAMESPACE = "builds"
 LIMIT = 16  # records kept (one per recently built state of the specs)
@@ -106,8 +106,9 @@ def check(root: Path, key: str) -> UpToDate | None:
         if want[1:] == st and not _racy(st[1], st[2], stamp):
             continue
         try:
-            with open(os.path.join(root, path), "rb") as fh:
-                if hashlib.sha256(fh.read()).hexdigest() != want[0]:
+            full = os.path.join(root, path)
+            with open(full, "rb") as fh:
+                if hashlib.sha256(fh.read()).hexdigest() != want[0] or not mode_matches(full, path):
                     return None
         except OSError:
             return None

@@ -75,9 +75,16 @@ def _read(path: str) -> bytes:
         return fh.read()
 
 
+def mode_matches(full: str, path: str) -> bool:
+    """Whether the file at `full` has the executable bit `_mode(path)` gives (git keeps only that
+    bit; the rest of a checkout's mode is the umask's). Raises OSError if it cannot be read."""
+    return bool(os.stat(full).st_mode & 0o100) == bool(_mode(path) & 0o100)
+
+
 def _differs(path: str, art: Artifact) -> bool:
+    """Other bytes, or another executable bit."""
     try:
-        return _read(path) != art.content
+        return _read(path) != art.content or not mode_matches(path, art.path)
     except OSError:  # a dangling link, a folder or an unreadable file where a file belongs
         return True
 

@@ -199,6 +199,23 @@ def test_a_stray_file_alone_is_removed(fleet, tmp_path, cached):
     assert _tree(fleet) == _reference(fleet, tmp_path) and not (fleet / NEW).exists()
 
 
+def test_a_script_that_lost_its_executable_bit_is_stale_and_rebuilt(fleet):
+    """The bit git keeps: `check` reports the script, `build` (cached or not) restores it."""
+    _age(fleet)
+    script = next((fleet / "generated").rglob("*.sh"))
+    script.chmod(0o644)
+    checked = run_cli("check", root=fleet)
+    assert checked.status == 1 and f"stale    {script.relative_to(fleet)}" in checked.out
+    res = run_cli("build", root=fleet)
+    assert res.status == 0 and f"updated  {script.relative_to(fleet)}" in res.err, res.err
+    assert script.stat().st_mode & 0o111 == 0o111
+    _age(fleet)
+    script.chmod(0o775)  # a group-writable umask's checkout: not a change
+    again = run_cli("build", root=fleet)
+    assert "generated/ is up to date" in again.err and script.stat().st_mode & 0o777 == 0o775, again.err
+    assert f"stale    {script.relative_to(fleet)}" not in run_cli("check", root=fleet).out
+
+
 def test_dangling_links_under_generated_are_not_up_to_date(fleet, tmp_path):
     """A link to nothing is a file to the writer (os.walk): the no-op must not overlook it."""
     _age(fleet)
