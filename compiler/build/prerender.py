@@ -109,13 +109,9 @@ def spool_folder(root: Path) -> Iterator[str | None]:
 
 
 def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except OSError:
-        return True  # someone else's process
-    return True
+    from .lifeline import alive
+
+    return pid.isdigit() and alive(int(pid))
 
 
 _DEFAULTS: dict = {}

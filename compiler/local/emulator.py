@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from ..build.lifeline import alive
 from ..core.errors import ShipspecError
 from .emuserver import Latency
 from .pipeline_resources import EMULATED_TYPES
@@ -96,16 +97,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def up(root: Path, latency: Latency | None = None) -> tuple[LocalState, bool]:
     """Start the emulator unless it is running; (state, started). `latency` (default: none) is the
     emulator's latency model; asking for another one than a running emulator has is refused."""
@@ -156,15 +147,15 @@ def down(root: Path) -> LocalState | None:
     state = read_state(root)
     if state is None:
         return None
-    if _alive(state.pid):
+    if alive(state.pid):
         os.kill(state.pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while _alive(state.pid) and time.monotonic() < deadline:
+        while alive(state.pid) and time.monotonic() < deadline:
             _reap(state.pid)
             time.sleep(0.1)
-        if _alive(state.pid):
+        if alive(state.pid):
             os.kill(state.pid, signal.SIGKILL)
-            _reap(state.pid)
+    _reap(state.pid)  # a zombie child of this process (tests) is not alive, yet still to be collected
     (root / STATE_FILE).unlink(missing_ok=True)
     return state
 
