@@ -28,14 +28,41 @@ def _command_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
 
 
+def _named_command(argv: Sequence[str]) -> str | None:
+    """The module of the command `argv` names, found without building every command's parser, or
+    None when argv needs the whole parser (help, --version, an unknown or abbreviated option before
+    the command, no command, an unknown command: their messages list every command)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--root":
+            i += 2
+            continue
+        if arg == "--debug" or arg.startswith("--root="):
+            i += 1
+            continue
+        if arg.startswith("-"):
+            return None
+        from . import commands
+
+        for name in (arg.replace("-", "_"), arg.replace("-", "_") + "_cmd"):
+            if not name.startswith("_") and (Path(commands.__file__).parent / f"{name}.py").is_file():
+                if getattr(importlib.import_module(f"compiler.cli.commands.{name}"), "NAME", name) == arg:
+                    return name
+        return None
+    return None
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # exit status 2, no traceback, a hint
         self.print_usage(sys.stderr)
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser(width: int | None = None) -> tuple[argparse.ArgumentParser, dict]:
-    """The parser and command modules; `width` fixes the help width (for generated docs)."""
+def build_parser(width: int | None = None, only: str | None = None) -> tuple[argparse.ArgumentParser, dict]:
+    """The parser and command modules; `width` fixes the help width (for generated docs). `only`
+    (a module `_named_command` found) leaves out the other commands: building all of them is a
+    tenth of a one-service build's time, and a command's own parsing does not depend on them."""
     fmt = functools.partial(argparse.HelpFormatter, width=width) if width else argparse.HelpFormatter
     parser = _Parser(prog="shipspec", formatter_class=fmt, description="Compile service specs into ECS delivery pipelines, "
                      "preview them as CloudFormation change sets, and apply them.")
@@ -44,7 +71,7 @@ def build_parser(width: int | None = None) -> tuple[argparse.ArgumentParser, dic
     parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     modules = {}
-    for name in _command_modules():
+    for name in [only] if only else _command_modules():
         mod = importlib.import_module(f"compiler.cli.commands.{name}")
         cmd = getattr(mod, "NAME", name)
         p = sub.add_parser(cmd, help=mod.HELP, description=(mod.__doc__ or mod.HELP).strip(), formatter_class=fmt)
@@ -68,7 +95,8 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     console = console or Console()
     args = None
     try:
-        parser, modules = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser, modules = build_parser(only=_named_command(argv))
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help(console.out)
