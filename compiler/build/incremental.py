@@ -83,13 +83,22 @@ class Session:
     spool: str | None = None  # where workers leave rendered bytes (prerender.spool_folder), if anywhere
     hold_bytes: bool = True  # False (a build): reused files are FileArtifacts, read by whoever needs them
     trusted: dict[str, list] | None = None  # uptodate.trusted_files, read on first reuse
+    inputs: uptodate.Inputs | None = None  # the bytes the no-op check read: validated as they are
+    known: dict[str, list[int]] = field(default_factory=dict)  # reused files' proven stat (uptodate.record)
+    loaded_as_read: set[str] | None = None  # specs validated from exactly `inputs`' bytes (None: not all)
 
     @classmethod
     def open(cls, root: Path, enabled: bool = True, will_render: bool = False, jobs: int | None = None,
-             spool: str | None = None, hold_bytes: bool = True) -> "Session":
+             spool: str | None = None, hold_bytes: bool = True, inputs: uptodate.Inputs | None = None) -> "Session":
         enabled = enabled and not cache.disabled_by_env()
         return cls(root, enabled, cache.Store(root, NAMESPACE) if enabled else None, will_render=will_render,
-                   jobs=prerender.default_jobs() if jobs is None else jobs, spool=spool, hold_bytes=hold_bytes)
+                   jobs=prerender.default_jobs() if jobs is None else jobs, spool=spool, hold_bytes=hold_bytes,
+                   inputs=inputs if enabled else None)
+
+    def built_from(self, inputs: uptodate.Inputs) -> bool:
+        """Whether the project this session loaded is exactly `inputs`: every spec, and only those,
+        validated from the bytes read for its key (a build records its result under that key)."""
+        return self.loaded_as_read is not None and self.loaded_as_read == inputs.specs.keys()
 
     # --- validation ---------------------------------------------------------------------
 
@@ -107,8 +116,11 @@ class Session:
         False when the cache cannot be used this time (an unreadable or invalid _defaults.yaml)."""
         root = self.root
         dpath = root / "services" / DEFAULTS_FILE
+        inputs = self.inputs
+        if inputs is not None and (inputs.defaults is not None) != dpath.exists():
+            inputs = self.inputs = None  # _defaults.yaml came or went since it was read
         if dpath.exists():
-            self.defaults_bytes = _read(dpath)
+            self.defaults_bytes = inputs.defaults if inputs is not None else _read(dpath)
             try:
                 display = rel(root, dpath)
                 if self.defaults_bytes is None or secrets_scan.scan(load_file(dpath, display), display):
@@ -117,11 +129,15 @@ class Session:
                 return False
         fingerprint = cache.compiler_fingerprint()
         misses = []
-        for path in spec_paths(root):
-            raw = _read(path) if not wanted or path.stem in wanted else None
+        if inputs is not None and not wanted:
+            self.loaded_as_read = set()
+            listed = list(inputs.specs.items())  # read once, by the no-op check
+        else:
+            listed = [(rel(root, path), (path, _read(path) if not wanted or path.stem in wanted else None))
+                      for path in spec_paths(root)]
+        for display, (path, raw) in listed:
             if raw is None:
                 continue  # unreadable or too large: the uncached loader reports it
-            display = rel(root, path)
             spec = self.specs[display] = _Spec(path, display, raw, cache.key(fingerprint, display, self.defaults_bytes, raw))
             spec.entry = self.store.get(spec.key)
             if spec.entry is None:
@@ -148,7 +164,10 @@ class Session:
         display = rel(root, path)
         spec = self.specs.get(display)
         if spec is None:
+            self.loaded_as_read = None  # a spec that was not there when the key was read
             return validate._load_service(root, path, defaults)
+        if self.loaded_as_read is not None:
+            self.loaded_as_read.add(display)
         if spec.entry is not None:
             try:
                 configs = [ServiceConfig.model_validate_json(text) for text in spec.entry["envs"].values()]
@@ -166,7 +185,9 @@ class Session:
         else:
             envs = validate._load_service(root, path, defaults)
         dpath = root / "services" / DEFAULTS_FILE
-        if _read(path) == spec.raw and (_read(dpath) if dpath.exists() else None) == self.defaults_bytes:
+        if _read(path) != spec.raw or (_read(dpath) if dpath.exists() else None) != self.defaults_bytes:
+            self.loaded_as_read = None  # validated from other bytes than its key's: not recorded
+        else:
             spec.entry = {"envs": {s.config.environment.name: s.config.model_dump_json() for s in envs},
                           "warnings": {s.config.environment.name: [d.as_dict() for d in s.warnings]
                                        for s in envs if s.warnings}}
@@ -204,23 +225,28 @@ class Session:
             return None
         try:
             files = []
+            prefix = os.path.join(self.root, "")
+            proven = {}
             for path, sha in rendered["files"]:
                 if not path.startswith("generated/") or ".." in path.split("/"):
                     return None
-                full = os.path.join(self.root, path)
+                full = prefix + path
                 if not self.hold_bytes:
                     if self.trusted is None:
                         self.trusted = uptodate.trusted_files(self.root)
                     known = self.trusted.get(path)
                     if known is not None and known[0] == sha and uptodate.stat_of(full) == known[1:]:
                         files.append(FileArtifact(path, full, sha))  # unchanged since a build recorded it
+                        proven[path] = known[1:]
                         continue
                 with open(full, "rb") as fh:
                     art = Artifact(path, fh.read())
                 if art.sha256 != sha or not mode_matches(full, path):
                     return None
                 files.append(art if self.hold_bytes else FileArtifact(path, full, sha))
-            return files, [_stack(s) for s in rendered["stacks"]]
+            stacks = [_stack(s) for s in rendered["stacks"]]
+            self.known.update(proven)
+            return files, stacks
         except (OSError, KeyError, TypeError, ValueError):
             return None
 

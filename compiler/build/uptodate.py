@@ -53,33 +53,69 @@ class UpToDate:
     warnings: tuple[Diagnostic, ...]
 
 
-def project_key(root: Path) -> str | None:
-    """The key of everything that determines generated/; None when a spec cannot be read."""
-    parts: list[bytes | str | None] = ["build", cache.compiler_fingerprint()]
+@dataclass(frozen=True)
+class Inputs:
+    """Everything that determines generated/, as read once: the key, the bytes of
+    services/_defaults.yaml (None when there is none) and of every spec, by display path in
+    `spec_paths` order. A build validates exactly these bytes (compiler/build/incremental.py) and
+    records its result under `key`, so no spec is read three times."""
+
+    key: str
+    defaults: bytes | None
+    specs: dict[str, tuple[Path, bytes]]
+
+
+def read_inputs(root: Path) -> Inputs | None:
+    """The project's Inputs; None when a spec or _defaults.yaml cannot be read."""
+    fingerprint = cache.compiler_fingerprint()
     dpath = root / "services" / DEFAULTS_FILE
-    parts.append(_read(dpath) if dpath.exists() else None)
-    if parts[-1] is None and dpath.exists():
+    defaults = _read(dpath) if dpath.exists() else None
+    if defaults is None and dpath.exists():
         return None
+    parts: list[bytes | str | None] = ["build", fingerprint, defaults]
+    specs = {}
     for path in spec_paths(root):
         raw = _read(path)
         if raw is None:
             return None
-        parts += [rel(root, path), raw]
-    return cache.key(*parts)
+        display = rel(root, path)
+        specs[display] = (path, raw)
+        parts += [display, raw]
+    return Inputs(cache.key(*parts), defaults, specs)
 
 
-def record(root: Path, key: str, files: Iterable[tuple[str, str]], warnings: Iterable[Diagnostic]) -> None:
-    """Store the record of a build that just wrote generated/: (path, sha256) of every file."""
+def project_key(root: Path) -> str | None:
+    """The key of everything that determines generated/; None when a spec cannot be read."""
+    inputs = read_inputs(root)
+    return inputs.key if inputs else None
+
+
+def record(root: Path, key: str, files: Iterable[tuple[str, str]], warnings: Iterable[Diagnostic],
+           known: dict[str, list[int]] | None = None) -> None:
+    """Store the record of a build that just wrote generated/: (path, sha256) of every file.
+
+    `known`: path -> [size, mtime_ns, ctime_ns, inode] of files the build reused on the proof of
+    the previous record (`trusted_files`: not racy there, and that very stat a moment ago). Such a
+    stat still proves those bytes -- any change moves the change time -- so they are not stat'd
+    again; every other file is. Without `known` the whole tree is listed, extra files included."""
     stamp = time.time_ns()  # before any stat: a write after its stat is after the stamp
-    listed = _stat_tree(root)
     entries = {}
-    for path, sha in files:
-        st = listed.pop(path, None)
-        if st is None:
-            return  # generated/ is not what the build wrote (changed meanwhile): no record
-        entries[path] = [sha, *st]
-    if listed:
-        return
+    if known is None:
+        listed = _stat_tree(root)
+        for path, sha in files:
+            st = listed.pop(path, None)
+            if st is None:
+                return  # generated/ is not what the build wrote (changed meanwhile): no record
+            entries[path] = [sha, *st]
+        if listed:
+            return
+    else:  # an extra file appearing meanwhile is found by `check`, which lists the tree
+        prefix = os.path.join(root, "")
+        for path, sha in files:
+            st = known.get(path) or stat_of(prefix + path)
+            if st is None:
+                return
+            entries[path] = [sha, *st]
     store = cache.Store(root, NAMESPACE, limit=LIMIT)
     store.put(key, {"stamp": stamp, "files": entries, "warnings": [d.as_dict() for d in warnings]})
     store.prune()

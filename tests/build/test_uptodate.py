@@ -233,3 +233,62 @@ def test_dangling_links_under_generated_are_not_up_to_date(fleet, tmp_path):
     res = run_cli("build", root=fleet)
     assert res.status == 0 and f"updated  generated/{service_name(1)}/prod/codepipeline.yml" in res.err, res.err
     assert not replaced.is_symlink() and _tree(fleet) == _reference(fleet, tmp_path)
+
+
+def _inputs_then(action):
+    """uptodate.read_inputs as a build calls it, with `action` run right after: an edit racing the build."""
+    real = uptodate.read_inputs
+
+    def read(root):
+        inputs = real(root)
+        action(root)
+        return inputs
+    return read
+
+
+def test_a_spec_edited_while_a_build_reads_it_never_gets_a_record_that_lies(fleet, tmp_path, monkeypatch):
+    trees = {}
+    for revision in (1, 2):
+        touch_spec(fleet, 3, revision=revision)
+        trees[revision] = _reference(fleet, tmp_path / f"rev{revision}")
+    touch_spec(fleet, 3, revision=1)
+    monkeypatch.setattr(uptodate, "read_inputs", _inputs_then(lambda root: touch_spec(root, 3, revision=2)))
+    assert run_cli("build", root=fleet).status == 0
+    monkeypatch.undo()
+    assert _tree(fleet) in (trees[1], trees[2])
+    for revision in (1, 2):  # whichever key a record is found under proves exactly its own specs' tree
+        touch_spec(fleet, 3, revision=revision)
+        if _check(fleet) is not None:
+            assert _tree(fleet) == trees[revision]
+    assert run_cli("build", root=fleet).status == 0 and _tree(fleet) == trees[2]
+    assert _check(fleet) is not None
+
+
+def test_a_spec_added_after_the_key_was_read_is_never_proved_by_that_key(fleet, tmp_path, monkeypatch):
+    extra = fleet / f"services/{service_name(N)}.yaml"
+    write_fleet(tmp_path / "bigger", N + 1)
+
+    def add(root):
+        shutil.copy(tmp_path / "bigger" / "services" / extra.name, extra)
+    monkeypatch.setattr(uptodate, "read_inputs", _inputs_then(add))
+    touch_spec(fleet, 3, revision=3)
+    assert run_cli("build", root=fleet).status == 0
+    monkeypatch.undo()
+    assert (fleet / f"generated/{service_name(N)}").is_dir()  # the loader found it: it was built
+    extra.unlink()  # back to the specs the key was read from: their record must not claim this tree
+    assert _check(fleet) is None
+    assert run_cli("build", root=fleet).status == 0
+    assert not (fleet / f"generated/{service_name(N)}").exists()
+
+
+def test_files_reused_on_their_recorded_stat_are_recorded_without_a_new_stat_and_edits_are_still_seen(fleet):
+    _age(fleet)
+    touch_spec(fleet, 3, revision=5)  # every other service is reused on its recorded stat
+    assert run_cli("build", root=fleet).status == 0
+    _age(fleet)
+    assert _check(fleet) is not None
+    reused = fleet / f"generated/{service_name(1)}/prod/codepipeline.yml"
+    st = reused.stat()
+    reused.write_bytes(reused.read_bytes().replace(b"BUILD_GENERAL1_MEDIUM", b"BUILD_GENERAL1_MEDIUX", 1))
+    os.utime(reused, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _check(fleet) is None  # its change time moved: the carried stat no longer proves it

@@ -17,17 +17,17 @@ def run(args, console) -> int:
     from ...build import cache, uptodate
 
     cached = not args.no_cache and not cache.disabled_by_env()
-    key = uptodate.project_key(console.root) if cached else None
-    if key is not None:
-        done = uptodate.check(console.root, key)  # nothing changed: no validation, no rendering
+    inputs = uptodate.read_inputs(console.root) if cached else None
+    if inputs is not None:
+        done = uptodate.check(console.root, inputs.key)  # nothing changed: no validation, no rendering
         if done is not None:
             print_warnings(console, args, done)
             console.error(f"generated/ is up to date ({done.files} files)")
             return 0
-    return _build(args, console, key)
+    return _build(args, console, inputs)
 
 
-def _build(args, console, key: str | None) -> int:
+def _build(args, console, inputs) -> int:
     from ...build import uptodate
     from ...build.compile import compile_project
     from ...build.incremental import Session
@@ -37,15 +37,15 @@ def _build(args, console, key: str | None) -> int:
     with fewer_collections():
         with spool_folder(console.root) as spool:  # rendered bytes wait on disk, not in memory
             session = Session.open(console.root, enabled=not args.no_cache, will_render=True, spool=spool,
-                                   hold_bytes=False)
+                                   hold_bytes=False, inputs=inputs)  # the bytes the check read
             project = session.load_project()
             print_warnings(console, args, project)
             output = compile_project(project)  # unchanged services' files come from the session
             diff = write_tree(console.root, output.artifacts, frozenset(session.on_disk))
         session.save()
-        if key is not None and session.enabled and uptodate.project_key(console.root) == key:
-            uptodate.record(console.root, key, ((a.path, a.sha256) for a in output.artifacts),
-                            (w for s in project.services for w in s.warnings))
+        if inputs is not None and session.built_from(inputs):  # what it built is what the key names
+            uptodate.record(console.root, inputs.key, ((a.path, a.sha256) for a in output.artifacts),
+                            (w for s in project.services for w in s.warnings), known=session.known)
     if diff.clean:
         console.error(f"generated/ is up to date ({len(output.artifacts)} files)")
     else:
