@@ -55,14 +55,27 @@ def _mode(path: str) -> int:
 
 
 def _walk(root: Path, top: str) -> dict[str, str]:
-    """Relative POSIX path -> full path of every file under root/top, as plain strings (a
-    Path per file made listing thousands of generated files slow)."""
+    """Relative POSIX path -> full path of every file under root/top (as os.walk lists them: links
+    to folders are not entered, and count as nothing), as plain strings: a Path, or os.walk's
+    joins, per file made listing thousands of generated files slow."""
     prefix = os.path.join(root, "")
     out = {}
-    for dirpath, _dirs, files in os.walk(os.path.join(prefix, top)):
-        rel = dirpath[len(prefix):].replace(os.sep, "/")
-        for f in files:
-            out[f"{rel}/{f}"] = os.path.join(dirpath, f)
+    todo = [top]
+    while todo:
+        rel = todo.pop()
+        try:
+            entries = list(os.scandir(prefix + rel))
+        except OSError:
+            continue
+        for e in entries:
+            try:
+                is_dir = e.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                out[f"{rel}/{e.name}"] = e.path
+            elif not e.is_symlink():
+                todo.append(f"{rel}/{e.name}")
     return out
 
 
