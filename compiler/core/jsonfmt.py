@@ -37,6 +37,10 @@ def _dump(value: Any, level: int, out: list[str]) -> None:
         if any(type(k) is not str for k in value):
             raise _Unsupported()
         pad = "\n" + "  " * (level + 1)
+        if all(type(v) is str for v in value.values()):  # a leaf (the index's files and stacks): one join
+            out.append("{" + ",".join(pad + _string(k) + ": " + _string(value[k]) for k in sorted(value))
+                       + "\n" + "  " * level + "}")
+            return
         sep = "{"
         for key in sorted(value):
             out.append(sep + pad + _string(key) + ": ")
