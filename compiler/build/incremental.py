@@ -227,18 +227,18 @@ class Session:
             files = []
             prefix = os.path.join(self.root, "")
             proven = {}
+            if not self.hold_bytes and self.trusted is None:
+                self.trusted = uptodate.trusted_files(self.root)
+            trusted = self.trusted or {}
             for path, sha in rendered["files"]:
-                if not path.startswith("generated/") or ".." in path.split("/"):
+                if not path.startswith("generated/") or ("/.." in path and ".." in path.split("/")):
                     return None
                 full = prefix + path
-                if not self.hold_bytes:
-                    if self.trusted is None:
-                        self.trusted = uptodate.trusted_files(self.root)
-                    known = self.trusted.get(path)
-                    if known is not None and known[0] == sha and uptodate.stat_of(full) == known[1:]:
-                        files.append(FileArtifact(path, full, sha))  # unchanged since a build recorded it
-                        proven[path] = known[1:]
-                        continue
+                known = trusted.get(path)
+                if known is not None and known[0] == sha and uptodate.stat_of(full) == known[1:]:
+                    files.append(FileArtifact(path, full, sha))  # unchanged since a build recorded it
+                    proven[path] = known[1:]
+                    continue
                 with open(full, "rb") as fh:
                     art = Artifact(path, fh.read())
                 if art.sha256 != sha or not mode_matches(full, path):
