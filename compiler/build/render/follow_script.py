@@ -90,7 +90,7 @@ python3 "$follower"
 
 def follow_script(c: "ServiceConfig") -> str:
     source = follower_source()
-    if any(line == DELIMITER for line in source.splitlines()):  # pragma: no cover - guarded by design
+    if DELIMITER in source.splitlines():  # pragma: no cover - guarded by design
         raise ValueError("the follower contains the heredoc delimiter")
     return _SCRIPT.format(
         name=c.name, env=c.environment.name, name_q=shlex.quote(c.name), env_q=shlex.quote(c.environment.name),
@@ -101,7 +101,7 @@ def follow_script(c: "ServiceConfig") -> str:
 
 def _inline_command(c: "ServiceConfig") -> str:
     script = follow_script(c)
-    if any(line == SCRIPT_DELIMITER for line in script.splitlines()):  # pragma: no cover - guarded by design
+    if SCRIPT_DELIMITER in script.splitlines():  # pragma: no cover - guarded by design
         raise ValueError("the follow script contains the heredoc delimiter")
     return ('FOLLOW_SCRIPT="$(mktemp)"\n'
             f"cat >\"$FOLLOW_SCRIPT\" <<'{SCRIPT_DELIMITER}'\n{script}{SCRIPT_DELIMITER}\n"
