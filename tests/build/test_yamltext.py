@@ -117,3 +117,27 @@ def test_every_real_template_is_written_directly_and_identically(tmp_path):
         got = EMITTER.emit(doc)
         assert got is not None, "a real template fell back to PyYAML"
         assert got == python_dump(doc)
+
+
+def _around_the_width():
+    """Values whose first lone space falls on either side of column 120, at many columns and depths:
+    plain and single-quoted, a space first or last, in mappings and list items."""
+    for depth in (0, 1, 20, 45, 59):
+        for klen in (1, 7, 40, 100):
+            col = 2 * depth + klen + 1  # the column after `key:`
+            for n in range(max(0, 116 - col), max(6, 126 - col)):
+                word = "x" * n
+                for value in (word + " y z", word + "  y z", " " + word + " y", word + " y ", "'" + word + " y",
+                              word + "' y'", word + " " + "y" * 130, " y"):
+                    for inner in ({"k" * klen: value}, {"k" * klen: [value, [value]]}):
+                        doc = inner
+                        for _ in range(depth):
+                            doc = {"a": doc}
+                        yield doc
+
+
+def test_folding_at_the_width_boundary():
+    docs = list(_around_the_width())
+    assert len(docs) > 1000
+    for doc in docs:
+        assert EMITTER.emit(doc) == python_dump(doc)
