@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from . import yamlemit
+from . import yamlemit, yamltext
 
 TEMPLATE_VERSION = "2010-09-09"
 
@@ -88,8 +88,18 @@ if _CDumper is not None:
     _CDumper.ignore_aliases = lambda self, data: True  # type: ignore[method-assign]
 
 
+# Text written directly where that is certain to be PyYAML's bytes (see yamlemit, yamltext): it
+# accepts only what c_emittable accepts (the same checks) and refuses anything it does not write.
+_text = yamltext.TextEmitter(_Dumper.yaml_implicit_resolvers)
+DIRECT = True  # tests turn it off to compare against the PyYAML paths
+
+
 def dump_yaml(data: Any) -> str:
     """Deterministic block YAML: insertion order kept, no aliases, wide lines."""
+    if DIRECT:
+        text = _text.emit(data)
+        if text is not None:
+            return text
     dumper = _CDumper if _CDumper is not None and yamlemit.c_emittable(data) else _Dumper
     return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, width=120,
                      allow_unicode=True)

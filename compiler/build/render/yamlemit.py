@@ -1,12 +1,20 @@
-"""libyaml's C emitter, used only where it writes exactly what PyYAML's Python emitter writes.
+"""Which writer dumps a template: three paths, one output.
 
-Dumping templates dominates `shipspec build`; the C emitter is about seven times faster.
-The two emitters agree on block YAML whose strings are printable (keys: short printable
-ASCII; multi-line values: no leading or trailing spaces on a line, no leading or doubled
-final line break) and differ elsewhere (folding of double-quoted scalars, long or empty
-keys, keep-chomped blocks). `c_emittable` checks that cheaply; anything else goes through
-the Python emitter, so the output bytes never depend on which emitter ran
-(tests/build/test_cache.py fuzzes the equivalence).
+`cfn.dump_yaml` tries, in order:
+1. yamltext's direct text emitter: builds the YAML text itself, several times faster than the
+   C emitter path (no Node objects, per-string decisions remembered). It takes a non-empty dict
+   document exactly when `c_emittable` accepts it (it checks the same patterns below, once per
+   distinct string) and refuses (returns None) everything else: other documents, and anything it
+   does not write, such as a double-quoted scalar or a tag.
+2. libyaml's C emitter, where it writes exactly what PyYAML's Python emitter writes. The two
+   emitters agree on block YAML whose strings are printable (keys: short printable ASCII;
+   multi-line values: no leading or trailing spaces on a line, no leading or doubled final line
+   break) and differ elsewhere (folding of double-quoted scalars, long or empty keys, keep-chomped
+   blocks). `c_emittable` checks that cheaply.
+3. PyYAML's Python emitter, for everything else.
+The output bytes never depend on which path ran: tests/build/test_yamltext.py fuzzes the direct
+emitter against the Python emitter and compares every real template; test_cache.py and
+test_yamlemit.py fuzz the C emitter against it.
 """
 
 from __future__ import annotations
