@@ -64,24 +64,6 @@ def prerender(root: Path, paths: Sequence[Path], render: bool, jobs: int, spool:
     return [item for chunk in results for item in chunk]
 
 
-# A build allocates millions of small objects and frees few: collecting every 700 allocations
-# (Python's default) cost a tenth of a rebuild's CPU. Collections still run, only less often.
-GC_THRESHOLD = (10_000, 10, 10)
-
-
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the block with `GC_THRESHOLD`, then restore the thresholds."""
-    import gc
-
-    before = gc.get_threshold()
-    gc.set_threshold(*GC_THRESHOLD)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-
-
 SPOOL_PARENT = ".shipspec"  # git-ignored, on the repository's file system (the writer links from it)
 SPOOL_PREFIX = "spool-"
 
@@ -122,9 +104,9 @@ def _work(root: str, paths: list[str], render: bool, spool: str | None = None, c
     from ..spec.yamlsrc import LDict, load_file
     from .compile import lambda_files, render_service
 
-    import gc
+    from .gc_pause import pause_for_good
 
-    gc.set_threshold(*GC_THRESHOLD)  # a worker process: no one to restore them for
+    pause_for_good()  # a worker process: refcounting frees what it renders (compiler/build/gc_pause.py)
     base = Path(root)
     try:
         if root not in _DEFAULTS:

@@ -5,6 +5,7 @@ knows whether anything needs validating (compiler/build/uptodate.py)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 MAX_BYTES = 1_000_000  # the largest spec read; docs/security.md states this number
@@ -24,7 +25,9 @@ def spec_paths(root: Path) -> list[Path]:
     d = root / "services"
     if not d.is_dir():
         return []
-    return sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith("_") and p.is_file())
+    names = sorted(n for n in os.listdir(d)
+                   if n.endswith((".yaml", ".yml")) and n.rfind(".") > 0 and not n.startswith("_"))
+    return [d / n for n in names if os.path.isfile(os.path.join(d, n))]  # Paths sorted by name: same order
 
 
 def rel(root: Path, path: Path) -> str:

@@ -49,9 +49,8 @@ def check_fleet(services: list["ServiceEnv"]) -> list[Diagnostic]:
         for kind, name, path in named_resources(s):
             owners[(env.account, "" if kind == GLOBAL_KIND else env.region, kind, name)].append((s, path))
     out = check_agent_config_conflicts(services) + check_deploy_targets(services)
-    for (account, region, kind, name), users in sorted(owners.items(), key=lambda kv: kv[0]):
-        if len(users) < 2:
-            continue
+    shared = sorted(((k, users) for k, users in owners.items() if len(users) > 1), key=lambda kv: kv[0])
+    for (account, region, kind, name), users in shared:
         places = ", ".join(f"{u.config.name}/{u.config.environment.name} ({u.where(*p)})" for u, p in users)
         fix = ("set build.manage_repository: false on all but one, or use distinct names" if kind == "ECR repository"
                else "give each its own names.*_role (IAM role names are account-wide)" if kind == GLOBAL_KIND
@@ -101,9 +100,8 @@ def check_deploy_targets(services: Iterable["ServiceEnv"]) -> list[Diagnostic]:
         c = s.config
         groups[(c.environment.account, c.environment.region, c.service.cluster, c.ecs_service_name)].append(s)
     out = []
-    for (account, region, cluster, name), users in sorted(groups.items(), key=lambda kv: kv[0]):
-        if len(users) < 2:
-            continue
+    shared = sorted(((k, users) for k, users in groups.items() if len(users) > 1), key=lambda kv: kv[0])
+    for (account, region, cluster, name), users in shared:
         at = {u.key: u.where(*_target_path(u)) for u in users}
         field = {u.key: dotted(_target_path(u)) for u in users}
         shared = {loc for loc in at.values() if list(at.values()).count(loc) > 1}

@@ -37,10 +37,11 @@ def ignored_files(root: Path) -> list[Diagnostic]:
         return []
     found = []
     for dirpath, _dirs, names in os.walk(services):
+        under = "services" + dirpath[len(services):].replace(os.sep, "/")
         for name in names:
             suffix = os.path.splitext(name)[1]
             if suffix.lower() in SPEC_SUFFIXES and os.path.isfile(os.path.join(dirpath, name)):
-                found.append((os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/"), suffix))
+                found.append((f"{under}/{name}", suffix))
     out = []
     for rel, suffix in sorted(found, key=lambda f: f[0].split("/")):
         name = rel.rsplit("/", 1)[1]

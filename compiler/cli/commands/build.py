@@ -14,6 +14,13 @@ def configure(p) -> None:
 
 
 def run(args, console) -> int:
+    from ...build.gc_pause import paused
+
+    with paused():  # no cycle collection while building (compiler/build/gc_pause.py)
+        return _run(args, console)
+
+
+def _run(args, console) -> int:
     from ...build import cache, uptodate
 
     cached = not args.no_cache and not cache.disabled_by_env()
@@ -31,21 +38,20 @@ def _build(args, console, inputs) -> int:
     from ...build import uptodate
     from ...build.compile import compile_project
     from ...build.incremental import Session
-    from ...build.prerender import fewer_collections, spool_folder
+    from ...build.prerender import spool_folder
     from ...build.writer import write_tree
 
-    with fewer_collections():
-        with spool_folder(console.root) as spool:  # rendered bytes wait on disk, not in memory
-            session = Session.open(console.root, enabled=not args.no_cache, will_render=True, spool=spool,
-                                   hold_bytes=False, inputs=inputs)  # the bytes the check read
-            project = session.load_project()
-            print_warnings(console, args, project)
-            output = compile_project(project)  # unchanged services' files come from the session
-            diff = write_tree(console.root, output.artifacts, frozenset(session.on_disk))
-        session.save()
-        if inputs is not None and session.built_from(inputs):  # what it built is what the key names
-            uptodate.record(console.root, inputs.key, ((a.path, a.sha256) for a in output.artifacts),
-                            (w for s in project.services for w in s.warnings), known=session.known)
+    with spool_folder(console.root) as spool:  # rendered bytes wait on disk, not in memory
+        session = Session.open(console.root, enabled=not args.no_cache, will_render=True, spool=spool,
+                               hold_bytes=False, inputs=inputs)  # the bytes the check read
+        project = session.load_project()
+        print_warnings(console, args, project)
+        output = compile_project(project)  # unchanged services' files come from the session
+        diff = write_tree(console.root, output.artifacts, frozenset(session.on_disk))
+    session.save()
+    if inputs is not None and session.built_from(inputs):  # what it built is what the key names
+        uptodate.record(console.root, inputs.key, ((a.path, a.sha256) for a in output.artifacts),
+                        (w for s in project.services for w in s.warnings), known=session.known)
     if diff.clean:
         console.error(f"generated/ is up to date ({len(output.artifacts)} files)")
     else:
