@@ -276,8 +276,12 @@ def _stage(art: Artifact, target: str) -> None:
             return
         except OSError:
             pass
+    try:
+        content = art.content
+    except FileNotFoundError:  # a reused file under generated/, deleted while the build ran
+        raise ShipspecError(f"{art.path} was removed while the build ran; run `shipspec build` again") from None
     with open(target, "wb") as fh:
-        fh.write(art.content)
+        fh.write(content)
 
 
 def _fsync(path: str) -> None:

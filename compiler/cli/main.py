@@ -12,6 +12,7 @@ import functools
 import importlib
 import os
 import pkgutil
+import re
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -28,6 +29,9 @@ def _command_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
 
 
+_COMMAND_WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+
+
 def _named_command(argv: Sequence[str]) -> str | None:
     """The module of the command `argv` names, found without building every command's parser, or
     None when argv needs the whole parser (help, --version, an unknown or abbreviated option before
@@ -41,8 +45,8 @@ def _named_command(argv: Sequence[str]) -> str | None:
         if arg == "--debug" or arg.startswith("--root="):
             i += 1
             continue
-        if arg.startswith("-"):
-            return None
+        if arg.startswith("-") or not _COMMAND_WORD.fullmatch(arg):
+            return None  # `./build`, `BUILD`: argparse says what the commands are
         from . import commands
 
         for name in (arg.replace("-", "_"), arg.replace("-", "_") + "_cmd"):

@@ -141,3 +141,23 @@ def test_folding_at_the_width_boundary():
     assert len(docs) > 1000
     for doc in docs:
         assert EMITTER.emit(doc) == python_dump(doc)
+
+
+class _Dict(dict):
+    pass
+
+
+@pytest.mark.parametrize("doc", ["a", 1, None, True, 1.5, {"a": set()}, {"a": _Dict(b=1)}, {"a": bytearray(b"x")},
+                                 {"a": frozenset()}, [1, "x"], {"a": [set()]}],
+                         ids=["str", "int", "none", "bool", "float", "set", "dict-subclass", "bytearray",
+                              "frozenset", "list", "set-in-list"])
+def test_any_value_dumps_as_the_python_emitter_dumps_it(doc):
+    """Whatever path takes it, the text (or the refusal) is PyYAML's own: a bare scalar ends with
+    `...`, a set is `!!set`, a value PyYAML cannot represent is PyYAML's error, never a crash here."""
+    try:
+        want = python_dump(doc)
+    except yaml.YAMLError as exc:
+        with pytest.raises(type(exc)):
+            cfn.dump_yaml(doc)
+        return
+    assert cfn.dump_yaml(doc) == want

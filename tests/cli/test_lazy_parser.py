@@ -31,7 +31,8 @@ def test_the_one_command_parser_parses_like_the_whole_one(argv, capsys):
 
 
 @pytest.mark.parametrize("argv", [[], ["--help"], ["-h"], ["--version"], ["--ro", ".", "build"], ["bogus"],
-                                  ["--root"], ["-x", "build"], ["_common"], ["import_cmd"], ["local_cmd"]])
+                                  ["--root"], ["-x", "build"], ["_common"], ["import_cmd"], ["local_cmd"],
+                                  ["./build"], ["../main"], ["BUILD"], ["build.py"], ["commands/check"]])
 def test_help_version_unknown_and_abbreviated_use_the_whole_parser(argv):
     assert _named_command(argv) is None
 
@@ -42,3 +43,11 @@ def test_a_build_does_not_import_the_other_commands():
             "print(sorted(m for m in sys.modules if m.startswith('compiler.cli.commands.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "compiler.cli.commands.build" in out and "compiler.cli.commands.plan'" not in out, out
+
+
+@pytest.mark.parametrize("command", ["./build", "../main", "BUILD", "commands/check"])
+def test_a_path_for_a_command_is_a_usage_error(command, capsys):
+    from compiler.cli.main import main
+
+    assert main([command]) == 2
+    assert "invalid choice" in capsys.readouterr().err

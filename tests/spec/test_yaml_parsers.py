@@ -68,11 +68,13 @@ def test_every_yaml_file_of_the_repository_composes_the_same():
 TOKENS = ["a", "b: ", "- ", "? ", ": ", ":", "\n", "\n  ", "\n    ", " ", "#", "'", '"', "[", "]", "{", "}", ",",
           "&x ", "*x", "!!str ", "!!binary ", "!t ", "|", ">", "|-", "---", "...", "%YAML 1.1\n", "\t", "\\",
           "é", "\u00a0", "1", "0x1F", "true", "null", "~", "<<: ", "=", "2001-12-14", "\r\n", "\x85", "\u2028",
-          "\ufeff", "\x07", "😀", "|#", "|-#", ">2", "- - ", "''", "k: |\n  text\n"]
+          "\ufeff", "\x07", "😀", "|#", "|-#", ">2", "- - ", "''", "k: |\n  text\n",
+          "a?", "?b", "/x?y=1"]
 
 
 @pytest.mark.parametrize("text", ["? ", "k:\n", "- \n- a\n", "a\t", "a: |#\n  b\n", "a: |-#\n  b\n", "a: >2#\n  b\n",
-                                  "a: b\r\nc: d\n", "a: \u2028\n", "\ufeffa: b\n"])
+                                  "a: b\r\nc: d\n", "a: \u2028\n", "\ufeffa: b\n", "health: [/health?full=1]\n",
+                                  "{a?: b}\n", "[a, b?c: d]\n"])
 def test_where_libyaml_reads_differently_pyyaml_decides(text):
     """Each text here is one libyaml composes otherwise (an empty value placed elsewhere, a tab or a
     block header PyYAML refuses, another line break): the result is PyYAML's."""
@@ -113,3 +115,12 @@ def test_the_fast_path_is_taken_for_ordinary_specs(monkeypatch, i):
     yamlsrc.load_text(spec_text(i), "x.yaml")
     yamlsrc.load_text((REPO / "services" / "news-web.yaml").read_text(), "news-web.yaml")
     assert used == [yamlsrc._C_LOADER] * 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ('a: "\\U00110000"\n', "YAML error"), ("a: !!bool x\n", "is not a valid bool"),
+    ("a: !!timestamp x\n", "is not a valid timestamp"), ("a: !!int x\n", "invalid value")])
+def test_values_pyyaml_cannot_construct_are_diagnostics_not_crashes(text, message):
+    with pytest.raises(SpecError) as exc:
+        yamlsrc.load_text(text, "x.yaml")
+    assert message in exc.value.diagnostics[0].message

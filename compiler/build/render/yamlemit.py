@@ -83,6 +83,8 @@ CDumperBase = _FastCDumper if hasattr(yaml, "CSafeDumper") else None  # None wit
 
 def c_emittable(data: Any) -> bool:
     """True when both emitters are known to write `data` identically."""
+    if type(data) not in (dict, list):
+        return False  # a bare scalar: PyYAML ends the document with `...`, libyaml does not
     line, key, block = _patterns()
     stack = [data]
     while stack:

@@ -139,6 +139,8 @@ class TextEmitter:
             return done
         if type(v) is float:  # not remembered: 0.0 == -0.0 and nan != nan
             return " " + self._other(v) + "\n"
+        if type(v) not in (int, bool, type(None)):
+            raise _Refuse  # anything else (a set, a subclass, bytes): PyYAML's own path decides
         key = (type(v), v)
         text = self._others.get(key)
         if text is None:
