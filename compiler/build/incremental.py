@@ -24,12 +24,13 @@ The cache never changes output: `--no-cache` gives the same bytes and the same d
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..core.diagnostics import Diagnostic, Location, SpecError
+from ..core.diagnostics import Diagnostic, SpecError
 from ..spec import project as validate
 from ..spec import secrets_scan
 from ..spec.loaded import Project, ServiceEnv
@@ -173,7 +174,7 @@ class Session:
                 configs = [ServiceConfig.model_validate_json(text) for text in spec.entry["envs"].values()]
                 stored = spec.entry.get("warnings", {})
                 return [ServiceEnv(c, _LazyTree(spec, c.environment.name, defaults), display,
-                                   tuple(_diagnostic(d) for d in stored.get(c.environment.name, ())))
+                                   tuple(Diagnostic.from_dict(d) for d in stored.get(c.environment.name, ())))
                         for c in configs]
             except Exception:  # an entry this compiler cannot read: a miss
                 spec.entry = None
@@ -250,6 +251,25 @@ class Session:
         except (OSError, KeyError, TypeError, ValueError):
             return None
 
+    def state(self, project: Project, lambda_key: str) -> dict | None:
+        """What a later one-spec build needs of this one (compiler/build/delta.py): per spec, the
+        hash of the bytes built and, per environment, its files, stacks, fleet facts and warnings.
+        None when some spec was not built through the cache (then no later build starts from here)."""
+        if not self.enabled or self.inputs is None:
+            return None
+        specs: dict[str, dict] = {}
+        for s in project.services:
+            spec = self.specs.get(s.file)
+            rendered = (spec.entry or {}).get("render", {}).get(s.config.environment.name) if spec else None
+            if not rendered or rendered.get("lambda_key") != lambda_key:
+                return None
+            envs = specs.setdefault(s.file, {"sha": hashlib.sha256(spec.raw).hexdigest(), "envs": {}})["envs"]
+            envs[s.config.environment.name] = state_entry([path for path, _ in rendered["files"]],
+                                                          [_stack(x) for x in rendered["stacks"]], s)
+        defaults = self.inputs.defaults
+        return {"fingerprint": cache.compiler_fingerprint(), "lambda_key": lambda_key, "stack_fields": _STACK_FIELDS,
+                "specs": specs, "defaults": hashlib.sha256(defaults).hexdigest() if defaults is not None else None}
+
     def save(self) -> None:
         if not self.enabled:
             return
@@ -260,11 +280,6 @@ class Session:
         self.dirty.clear()
         self.store.limit = max(self.store.limit, 4 * len(self.specs))
         self.store.prune()
-
-
-def _diagnostic(d: dict) -> Diagnostic:
-    """A warning stored with a cache entry (`Diagnostic.as_dict`), back as a Diagnostic."""
-    return Diagnostic(Location(d["file"], d["line"], d["col"]), d["message"], d["path"], d["severity"], d["code"])
 
 
 class _LazyTree:
@@ -285,6 +300,15 @@ _REUSABLE = [f.name for f in dataclasses.fields(Artifact)] == ["path", "content"
 
 
 _STACK_FIELDS = [f.name for f in dataclasses.fields(Stack)]
+
+
+def state_entry(paths: list[str], stacks: list[Stack], s: ServiceEnv) -> dict:
+    """One (service, environment) in a build's state (compiler/build/delta.py): its files (their
+    hashes are in the build record), stacks (values in `_STACK_FIELDS` order), fleet facts, warnings."""
+    from ..spec.fleet import facts
+
+    return {"files": paths, "stacks": [_stack_json(x)[1] for x in stacks], "facts": facts(s),
+            "warnings": [d.as_dict() for d in s.warnings]}
 
 
 def _stack_json(s: Stack) -> list:

@@ -43,6 +43,11 @@ class Diagnostic:
         return {"file": loc.file, "line": loc.line, "col": loc.col, "message": self.message, "path": self.path,
                 "severity": self.severity, "code": self.code}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Diagnostic":
+        """A diagnostic stored as `as_dict` gave it (the build cache keeps warnings so)."""
+        return cls(Location(d["file"], d["line"], d["col"]), d["message"], d["path"], d["severity"], d["code"])
+
 
 class SpecError(Exception):
     """Raised with every diagnostic found, once collection is complete."""

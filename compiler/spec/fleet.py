@@ -119,3 +119,43 @@ def check_deploy_targets(services: Iterable["ServiceEnv"]) -> list[Diagnostic]:
                 "service (service.name, service.cluster) or environment (account, region), or remove the duplicate",
                 field[u.key]))
     return out
+
+
+def facts(s: "ServiceEnv") -> dict:
+    """What the checks above compare of one (service, environment) pair, as plain JSON: a build
+    that keeps these for unchanged specs (compiler/build/delta.py) checks a one-spec change
+    against the fleet without validating every other spec again (`any_conflict`)."""
+    c = s.config
+    env = c.environment
+    return {
+        "account": env.account, "region": env.region,
+        "named": [[kind, name] for kind, name, _ in named_resources(s)],
+        "agent": [c.service.cluster, recorded_value(c.service.ec2_agent_config), *target_tag(c)] if applies(c) else None,
+        "target": [c.service.cluster, c.ecs_service_name],
+    }
+
+
+def any_conflict(pairs: Iterable[dict]) -> bool:
+    """Whether `check_fleet` would report anything for the pairs whose `facts` these are (grouped
+    exactly as it groups them; tests/spec/test_fleet_facts.py compares the two)."""
+    owners: set[tuple] = set()
+    agents: dict[tuple, set] = {}
+    targets: set[tuple] = set()
+    for f in pairs:
+        account, region = f["account"], f["region"]
+        for kind, name in f["named"]:
+            owner = (account, "" if kind == GLOBAL_KIND else region, kind, name)
+            if owner in owners:
+                return True
+            owners.add(owner)
+        if f["agent"] is not None:
+            cluster, value, tag_key, tag_value = f["agent"]
+            wanted = agents.setdefault((account, region, cluster), set())
+            wanted.add((value, (tag_key, tag_value)))
+            if len(wanted) > 1:
+                return True
+        target = (account, region, *f["target"])
+        if target in targets:
+            return True
+        targets.add(target)
+    return False

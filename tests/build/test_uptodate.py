@@ -264,21 +264,27 @@ def test_a_spec_edited_while_a_build_reads_it_never_gets_a_record_that_lies(flee
     assert _check(fleet) is not None
 
 
-def test_a_spec_added_after_the_key_was_read_is_never_proved_by_that_key(fleet, tmp_path, monkeypatch):
+def test_a_spec_added_while_a_build_reads_the_specs_never_gets_a_record_that_lies(fleet, tmp_path, monkeypatch):
     extra = fleet / f"services/{service_name(N)}.yaml"
     write_fleet(tmp_path / "bigger", N + 1)
+    touch_spec(fleet, 3, revision=3)
+    without = _reference(fleet, tmp_path / "without")
+    shutil.copy(tmp_path / "bigger" / "services" / extra.name, extra)
+    with_extra = _reference(fleet, tmp_path / "with")
+    extra.unlink()
 
     def add(root):
         shutil.copy(tmp_path / "bigger" / "services" / extra.name, extra)
     monkeypatch.setattr(uptodate, "read_inputs", _inputs_then(add))
-    touch_spec(fleet, 3, revision=3)
     assert run_cli("build", root=fleet).status == 0
     monkeypatch.undo()
-    assert (fleet / f"generated/{service_name(N)}").is_dir()  # the loader found it: it was built
-    extra.unlink()  # back to the specs the key was read from: their record must not claim this tree
-    assert _check(fleet) is None
-    assert run_cli("build", root=fleet).status == 0
-    assert not (fleet / f"generated/{service_name(N)}").exists()
+    assert _tree(fleet) in (without, with_extra)
+    for present, tree in ((True, with_extra), (False, without)):  # a record found proves its own specs' tree
+        if not present:
+            extra.unlink()
+        if _check(fleet) is not None:
+            assert _tree(fleet) == tree
+    assert run_cli("build", root=fleet).status == 0 and _tree(fleet) == without and _check(fleet) is not None
 
 
 def test_files_reused_on_their_recorded_stat_are_recorded_without_a_new_stat_and_edits_are_still_seen(fleet):
@@ -292,3 +298,20 @@ def test_files_reused_on_their_recorded_stat_are_recorded_without_a_new_stat_and
     reused.write_bytes(reused.read_bytes().replace(b"BUILD_GENERAL1_MEDIUM", b"BUILD_GENERAL1_MEDIUX", 1))
     os.utime(reused, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert _check(fleet) is None  # its change time moved: the carried stat no longer proves it
+
+
+def test_a_reused_file_deleted_while_the_build_runs_is_a_clear_error_then_rebuilt(fleet, monkeypatch):
+    from compiler.build import writer
+
+    gone = fleet / f"generated/{service_name(1)}/prod/codepipeline.yml"
+    real = writer.write_tree
+
+    def delete_first(root, artifacts, on_disk=frozenset()):
+        gone.unlink()  # after the build decided to reuse it, before it is written
+        return real(root, artifacts, on_disk)
+    monkeypatch.setattr(writer, "write_tree", delete_first)
+    touch_spec(fleet, 3, revision=11)
+    result = run_cli("build", root=fleet)
+    assert result.status == 1 and "was removed while the build ran" in result.err and "internal error" not in result.err
+    monkeypatch.undo()
+    assert run_cli("build", root=fleet).status == 0 and gone.is_file()

@@ -36,7 +36,36 @@ def _run(args, console) -> int:
 
 def _build(args, console, inputs) -> int:
     from ...build import uptodate
-    from ...build.compile import compile_project
+    from ...build.writer import write_tree
+
+    delta = None
+    if inputs is not None:  # a few specs changed since the last build: only they are built again
+        from ...build.delta import try_delta
+
+        delta = try_delta(console.root, inputs)
+    if delta is not None:
+        print_warnings(console, args, delta)
+        artifacts = delta.artifacts
+        diff = write_tree(console.root, artifacts, delta.on_disk)
+        uptodate.record(console.root, inputs.key, ((a.path, a.sha256) for a in artifacts),
+                        delta.spec_warnings, known=delta.known, state=delta.state)
+    else:
+        artifacts, diff = _full_build(args, console, inputs)
+    if diff.clean:
+        console.error(f"generated/ is up to date ({len(artifacts)} files)")
+    else:
+        for line in diff.lines():
+            console.error(line.replace("missing ", "added   ").replace("stale   ", "updated ")
+                          .replace("orphaned", "removed "))
+        console.error(f"{len(diff.added)} added, {len(diff.changed)} updated, {len(diff.removed)} removed "
+                      f"({len(artifacts)} files)")
+    return 0
+
+
+def _full_build(args, console, inputs):
+    """Validate every spec (unchanged ones from the cache) and render what changed."""
+    from ...build import uptodate
+    from ...build.compile import compile_project, lambda_files
     from ...build.incremental import Session
     from ...build.prerender import spool_folder
     from ...build.writer import write_tree
@@ -51,13 +80,6 @@ def _build(args, console, inputs) -> int:
     session.save()
     if inputs is not None and session.built_from(inputs):  # what it built is what the key names
         uptodate.record(console.root, inputs.key, ((a.path, a.sha256) for a in output.artifacts),
-                        (w for s in project.services for w in s.warnings), known=session.known)
-    if diff.clean:
-        console.error(f"generated/ is up to date ({len(output.artifacts)} files)")
-    else:
-        for line in diff.lines():
-            console.error(line.replace("missing ", "added   ").replace("stale   ", "updated ")
-                          .replace("orphaned", "removed "))
-        console.error(f"{len(diff.added)} added, {len(diff.changed)} updated, {len(diff.removed)} removed "
-                      f"({len(output.artifacts)} files)")
-    return 0
+                        (w for s in project.services for w in s.warnings), known=session.known,
+                        state=session.state(project, lambda_files()[1]))
+    return output.artifacts, diff

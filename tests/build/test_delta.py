@@ -1,0 +1,174 @@
+"""A few changed specs are built from the last build's state (compiler/build/delta.py), and that
+shortcut never shows: for every edit here, a twin repository takes the full build, and both end
+with the same generated/, print the same lines and exit the same way. Where the shortcut must not
+answer (a conflict, an invalid spec, a hand edit it cannot vouch for) it declines, and the tests
+check it did."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from benchmarks.fleet import service_name, spec_text, touch_spec, write_fleet
+from compiler.build import delta as delta_mod
+from compiler.build import uptodate
+from compiler.spec import fleet as fleet_checks
+from compiler.spec.project import load_project
+from support.cli import run_cli
+
+N = 8
+
+
+def _tree(root: Path) -> dict[str, tuple[bytes, bool]]:
+    return {p.relative_to(root).as_posix(): (p.read_bytes(), os.access(p, os.X_OK))
+            for p in sorted((root / "generated").rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def twins(tmp_path) -> tuple[Path, Path]:
+    """Two built copies of one fleet: `fast` may take the shortcut, `full` never does."""
+    fast = tmp_path / "fast"
+    write_fleet(fast, N)
+    assert run_cli("build", root=fast).status == 0
+    full = tmp_path / "full"
+    shutil.copytree(fast / "services", full / "services")
+    assert run_cli("build", root=full).status == 0
+    return fast, full
+
+
+def _build_both(twins, edit: Callable[[Path], None], monkeypatch) -> tuple[object, object, list]:
+    fast, full = twins
+    used: list = []
+    real = delta_mod.try_delta
+
+    def spy(root, inputs):
+        result = real(root, inputs)
+        used.append(result)
+        return result
+    edit(fast)
+    edit(full)
+    monkeypatch.setattr(delta_mod, "try_delta", spy)
+    got = run_cli("build", root=fast)
+    monkeypatch.setattr(delta_mod, "try_delta", lambda root, inputs: None)
+    want = run_cli("build", root=full)
+    monkeypatch.undo()
+    assert (got.status, got.err.replace(str(fast), "ROOT")) == (want.status, want.err.replace(str(full), "ROOT"))
+    assert _tree(fast) == _tree(full)
+    return got, want, used
+
+
+def _extra_spec(root: Path, i: int = N) -> None:
+    (root / "services" / f"{service_name(i)}.yaml").write_text(spec_text(i), encoding="utf-8")
+
+
+EDITS = {
+    "one value": lambda root: touch_spec(root, 3, revision=4),
+    "a github-token spec (its warning)": lambda root: touch_spec(root, 2, revision=4),
+    "two specs": lambda root: (touch_spec(root, 1, revision=2), touch_spec(root, 5, revision=2)),
+    "a new spec": _extra_spec,
+    "a spec removed": lambda root: (root / "services" / f"{service_name(4)}.yaml").unlink(),
+    "an environment added (a new bootstrap)": lambda root: (root / "services" / f"{service_name(3)}.yaml").write_text(
+        spec_text(3) + '  qa:\n    account: "999999999999"\n    region: sa-east-1\n', encoding="utf-8"),
+    "a comment only": lambda root: (root / "services" / f"{service_name(6)}.yaml").open("a").write("# note\n"),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
+def test_the_shortcut_builds_what_the_full_build_does(twins, edit, monkeypatch):
+    _, _, used = _build_both(twins, edit, monkeypatch)
+    assert used and used[0] is not None, "the shortcut declined an edit it is there for"
+
+
+def _same_repository(root: Path) -> None:
+    """A new spec, a copy of another under its own name: the same ECR repository, ECS service and
+    accounts -- every check of check_fleet fires."""
+    text = spec_text(3).replace(f"name: {service_name(3)}", f"name: {service_name(N)}")
+    (root / "services" / f"{service_name(N)}.yaml").write_text(text, encoding="utf-8")
+
+
+def _invalid(root: Path) -> None:
+    (root / "services" / f"{service_name(3)}.yaml").write_text(spec_text(3).replace("keep_images: 20", "keep_images: -1"))
+
+
+def _hand_edit_and_change(root: Path) -> None:
+    edited = root / f"generated/{service_name(1)}/prod/codepipeline.yml"
+    st = edited.stat()
+    edited.write_bytes(edited.read_bytes().replace(b"BUILD_GENERAL1_MEDIUM", b"BUILD_GENERAL1_MEDIUX", 1))
+    os.utime(edited, ns=(st.st_atime_ns, st.st_mtime_ns))
+    touch_spec(root, 3, revision=6)
+
+
+def _lost_executable_bit_and_change(root: Path) -> None:
+    script = next((root / "generated" / service_name(2)).rglob("update_taskdefinition.sh"))
+    script.chmod(0o644)
+    touch_spec(root, 3, revision=7)
+
+
+def _defaults_changed(root: Path) -> None:
+    defaults = root / "services" / "_defaults.yaml"
+    defaults.write_text(defaults.read_text().replace("owner: platform-team", "owner: platform"))
+    touch_spec(root, 3, revision=8)
+
+
+def _many(root: Path) -> None:
+    for i in range(N):
+        touch_spec(root, i, revision=9)
+
+
+DECLINED = {
+    "a fleet-wide conflict": _same_repository,
+    "an invalid spec": _invalid,
+    "a hand-edited file of another service": _hand_edit_and_change,
+    "a lost executable bit elsewhere": _lost_executable_bit_and_change,
+    "_defaults.yaml changed": _defaults_changed,
+    "more changes than MAX_CHANGED": _many,
+}
+
+
+@pytest.mark.parametrize("edit", DECLINED.values(), ids=DECLINED.keys())
+def test_the_shortcut_declines_what_it_cannot_vouch_for(twins, edit, monkeypatch):
+    monkeypatch.setattr(delta_mod, "MAX_CHANGED", N - 1)
+    _, _, used = _build_both(twins, edit, monkeypatch)
+    assert used == [None]
+
+
+def test_a_stray_file_is_removed_and_a_deleted_one_restored_as_by_the_full_build(twins, monkeypatch):
+    def edit(root: Path) -> None:
+        (root / "generated" / service_name(1) / "stray.yml").write_text("x: 1\n")
+        touch_spec(root, 3, revision=10)
+    _build_both(twins, edit, monkeypatch)
+
+    def delete(root: Path) -> None:
+        next((root / "generated" / service_name(5)).rglob("buildspec.yml")).unlink()
+        touch_spec(root, 3, revision=11)
+    _, _, used = _build_both(twins, delete, monkeypatch)
+    assert used == [None]  # a missing file: the full build decides
+
+
+def test_consecutive_edits_keep_taking_the_shortcut_and_a_no_op_follows(twins, monkeypatch):
+    fast, _ = twins
+    for revision in range(12, 15):  # files written by the previous build are racy: read back, not trusted
+        _, _, used = _build_both(twins, lambda root, r=revision: touch_spec(root, (r % 3) + 1, revision=r),
+                                 monkeypatch)
+        assert used[0] is not None
+    assert uptodate.check(fast, uptodate.project_key(fast)) is not None
+
+
+def test_fleet_facts_find_exactly_the_conflicts_the_fleet_checks_report(tmp_path):
+    root = tmp_path / "fleet"
+    write_fleet(root, 12)
+    services = list(load_project(root).services)
+    assert not fleet_checks.check_fleet(services)
+    assert not fleet_checks.any_conflict(fleet_checks.facts(s) for s in services)
+    by_key = {s.key: s for s in services}
+    clash = [s for s in services if s.config.service.launch_type == "EC2"]
+    for a, b in [(services[0], services[3]), (clash[0], clash[-1])]:
+        twin = b.config.model_copy(update={"environment": a.config.environment, "name": a.config.name})
+        pair = [a, type(b)(twin, b.located, b.file)]
+        assert bool(fleet_checks.check_fleet(pair)) == fleet_checks.any_conflict(fleet_checks.facts(s) for s in pair)
+        assert fleet_checks.any_conflict(fleet_checks.facts(s) for s in pair)
+    assert by_key
