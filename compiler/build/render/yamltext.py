@@ -38,6 +38,12 @@ class _Refuse(Exception):
     """A construct this emitter does not write: the caller falls back to PyYAML."""
 
 
+# Strings longer than this are not remembered: the scripts and buildspecs templates embed are
+# different for every service and run to kilobytes, so remembering them only held memory (a worker
+# of a 5,000-service build grew by hundreds of megabytes).
+_REMEMBERED = 512
+
+
 class TextEmitter:
     """Writes documents for one resolver table (the dumper's), remembering per-string decisions."""
 
@@ -127,15 +133,19 @@ class TextEmitter:
         if type(v) is str:
             memo = self._values.get(v)
             if memo is None:
-                memo = self._values[v] = self._value_style(v)
+                memo = self._value_style(v)
+                if len(v) <= _REMEMBERED:
+                    self._values[v] = memo
             style, text = memo
             if style != "|" and col + 1 + len(text) <= _WIDTH:  # too short to fold
                 return " " + text + "\n"
             where = (v, col, indent)
             done = self._long.get(where)
             if done is None:
-                done = self._long[where] = (_literal(text, indent) if style == "|" else (
+                done = (_literal(text, indent) if style == "|" else (
                     _fold_plain(text, col, indent) if style == "" else _fold_single(v, col, indent)) + "\n")
+                if len(v) <= _REMEMBERED:
+                    self._long[where] = done
             return done
         if type(v) is float:  # not remembered: 0.0 == -0.0 and nan != nan
             return " " + self._other(v) + "\n"
