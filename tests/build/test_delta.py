@@ -158,17 +158,42 @@ def test_consecutive_edits_keep_taking_the_shortcut_and_a_no_op_follows(twins, m
     assert uptodate.check(fast, uptodate.project_key(fast)) is not None
 
 
-def test_fleet_facts_find_exactly_the_conflicts_the_fleet_checks_report(tmp_path):
+def _moved(b, a, **service):
+    """b's configuration in a's account and region, with some service settings replaced."""
+    c = b.config
+    update = {"environment": a.config.environment}
+    if service:
+        update["service"] = c.service.model_copy(update=service)
+    return type(b)(c.model_copy(update=update), b.located, b.file)
+
+
+def _agent(s, **settings):
+    return s.config.service.ec2_agent_config.model_copy(update=settings)
+
+
+@pytest.mark.parametrize("case", ["no conflict", "same ECR repository", "same ECS service", "other agent settings"])
+def test_fleet_facts_find_exactly_the_conflicts_the_fleet_checks_report(tmp_path, case):
     root = tmp_path / "fleet"
     write_fleet(root, 12)
     services = list(load_project(root).services)
     assert not fleet_checks.check_fleet(services)
-    assert not fleet_checks.any_conflict(fleet_checks.facts(s) for s in services)
-    by_key = {s.key: s for s in services}
-    clash = [s for s in services if s.config.service.launch_type == "EC2"]
-    for a, b in [(services[0], services[3]), (clash[0], clash[-1])]:
-        twin = b.config.model_copy(update={"environment": a.config.environment, "name": a.config.name})
-        pair = [a, type(b)(twin, b.located, b.file)]
-        assert bool(fleet_checks.check_fleet(pair)) == fleet_checks.any_conflict(fleet_checks.facts(s) for s in pair)
-        assert fleet_checks.any_conflict(fleet_checks.facts(s) for s in pair)
-    assert by_key
+    ec2 = [s for s in services if s.config.service.launch_type == "EC2"]
+    fargate = [s for s in services if s.config.service.launch_type != "EC2"]
+    a = fargate[0]
+    b = next(s for s in fargate if s.config.name != a.config.name and s.config.service.cluster != a.config.service.cluster)
+    if case == "no conflict":
+        pair = [a, _moved(b, a)]
+    elif case == "same ECR repository":
+        moved = _moved(b, a)
+        pair = [a, type(b)(moved.config.model_copy(update={"build": moved.config.build.model_copy(
+            update={"ecr_repository": a.config.build.ecr_repository})}), b.located, b.file)]
+    elif case == "same ECS service":
+        pair = [a, _moved(b, a, cluster=a.config.service.cluster, name=a.config.ecs_service_name)]
+    else:
+        a = ec2[0]
+        b = next(s for s in ec2 if s.config.name != a.config.name)
+        pair = [a, _moved(b, a, cluster=a.config.service.cluster,
+                          ec2_agent_config=_agent(b, task_cleanup_wait="2h"))]
+    reported = bool(fleet_checks.check_fleet(pair))
+    assert reported == (case != "no conflict")
+    assert fleet_checks.any_conflict(fleet_checks.facts(s) for s in pair) == reported

@@ -4,7 +4,6 @@ and every error message are PyYAML's, whichever parser ran."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import yaml
