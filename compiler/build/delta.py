@@ -48,7 +48,6 @@ class Delta:
     warnings: tuple[Diagnostic, ...]  # the project's, as `validate.load_project` gives them
     spec_warnings: tuple[Diagnostic, ...]  # the specs' own (the record keeps them; not ignored files)
     state: dict  # the state this build leaves for the next one
-    rendered: int  # (service, environment) pairs validated and rendered
 
 
 def try_delta(root: Path, inputs: uptodate.Inputs) -> Delta | None:
@@ -110,8 +109,7 @@ def try_delta(root: Path, inputs: uptodate.Inputs) -> Delta | None:
     artifacts.append(index_artifact(artifacts, stacks))
     new_state = {**state, "specs": {d: specs_state[d] for d in inputs.specs}}
     return Delta(tuple(sorted(artifacts, key=lambda a: a.path)), frozenset(on_disk), known,
-                 tuple(sorted(set(ignored_files(root) + warnings))), tuple(warnings), new_state,
-                 sum(len(v) for v in fresh.values()))
+                 tuple(sorted(set(ignored_files(root) + warnings))), tuple(warnings), new_state)
 
 
 def _sha(raw: bytes | None) -> str | None:
