@@ -31,9 +31,8 @@ from ..spec.project_warnings import ignored_files
 from ..spec.yamlsrc import LDict, load_text
 from . import cache, uptodate
 from .compile import index_artifact, lambda_files, render_bootstraps, render_service
-from .incremental import _STACK_FIELDS, _stack, state_entry
-from .ir import Artifact, FileArtifact, Stack
-from .writer import mode_matches
+from .incremental import _STACK_FIELDS, _stack, reuse_file, state_entry
+from .ir import Artifact, Stack
 
 MAX_CHANGED = 8  # more changed specs than this: the full build (it validates them on workers)
 
@@ -154,19 +153,13 @@ def _reuse(root: Path, record: dict, kept: dict[str, dict]) -> tuple[list[Artifa
         for envs in kept.values():
             for e in envs.values():
                 for path in e["files"]:
-                    if not path.startswith("generated/") or ("/.." in path and ".." in path.split("/")):
+                    found = reuse_file(prefix, path, recorded[path][0], trusted)
+                    if found is None:
                         return None
-                    sha = recorded[path][0]
-                    full = prefix + path
-                    proof = trusted.get(path)
-                    if proof is not None and proof[0] == sha and uptodate.stat_of(full) == proof[1:]:
-                        known[path] = proof[1:]
-                    else:
-                        with open(full, "rb") as fh:
-                            if hashlib.sha256(fh.read()).hexdigest() != sha or not mode_matches(full, path):
-                                return None
-                    artifacts.append(FileArtifact(path, full, sha))
+                    artifacts.append(found[0])
                     on_disk.add(path)
+                    if found[1] is not None:
+                        known[path] = found[1]
     except (OSError, TypeError, ValueError, KeyError, IndexError):
         return None
     return artifacts, known, on_disk

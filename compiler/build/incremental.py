@@ -232,19 +232,12 @@ class Session:
                 self.trusted = uptodate.trusted_files(self.root)
             trusted = self.trusted or {}
             for path, sha in rendered["files"]:
-                if not path.startswith("generated/") or ("/.." in path and ".." in path.split("/")):
+                found = reuse_file(prefix, path, sha, trusted, self.hold_bytes)
+                if found is None:
                     return None
-                full = prefix + path
-                known = trusted.get(path)
-                if known is not None and known[0] == sha and uptodate.stat_of(full) == known[1:]:
-                    files.append(FileArtifact(path, full, sha))  # unchanged since a build recorded it
-                    proven[path] = known[1:]
-                    continue
-                with open(full, "rb") as fh:
-                    art = Artifact(path, fh.read())
-                if art.sha256 != sha or not mode_matches(full, path):
-                    return None
-                files.append(art if self.hold_bytes else FileArtifact(path, full, sha))
+                files.append(found[0])
+                if found[1] is not None:
+                    proven[path] = found[1]
             stacks = [_stack(s) for s in rendered["stacks"]]
             self.known.update(proven)
             return files, stacks
@@ -300,6 +293,25 @@ _REUSABLE = [f.name for f in dataclasses.fields(Artifact)] == ["path", "content"
 
 
 _STACK_FIELDS = [f.name for f in dataclasses.fields(Stack)]
+
+
+def reuse_file(prefix: str, path: str, sha: str, trusted: dict[str, list],
+               hold_bytes: bool = False) -> tuple[Artifact, list[int] | None] | None:
+    """The file `path` under generated/ (`prefix` is the root, with its separator) as an artifact
+    to reuse if it holds `sha`, and the `stat` that proved it: its stat in `trusted` (a build
+    record's, `uptodate.trusted_files`) when still that, else its bytes and executable bit read
+    back (proof None; bytes held only with `hold_bytes`). None if it does not; OSError if unreadable."""
+    if not path.startswith("generated/") or ("/.." in path and ".." in path.split("/")):
+        return None
+    full = prefix + path
+    known = trusted.get(path)
+    if known is not None and known[0] == sha and uptodate.stat_of(full) == known[1:]:
+        return FileArtifact(path, full, sha), known[1:]  # unchanged since a build recorded it
+    with open(full, "rb") as fh:
+        art = Artifact(path, fh.read())
+    if art.sha256 != sha or not mode_matches(full, path):
+        return None
+    return (art if hold_bytes else FileArtifact(path, full, sha)), None
 
 
 def state_entry(paths: list[str], stacks: list[Stack], s: ServiceEnv) -> dict:
