@@ -11,11 +11,31 @@ from pathlib import Path
 MAX_BYTES = 1_000_000  # the largest spec read; docs/security.md states this number
 
 
+_CHUNK = 65536
+
+
+def read_head(path: Path) -> bytes:
+    """The file's bytes, or its first MAX_BYTES + 1 when it is larger (too large for a spec).
+    OSError if it cannot be read.
+
+    Read in chunks with os.read: asking a file object for MAX_BYTES + 1 at once allocates that
+    buffer for every spec, which made reading 500 small specs take ten times as long."""
+    chunks: list[bytes] = []
+    size = 0
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        while size <= MAX_BYTES and (chunk := os.read(fd, min(_CHUNK, MAX_BYTES + 1 - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def read_limited(path: Path) -> bytes | None:
     """A spec file's bytes; None if unreadable or larger than MAX_BYTES (such a spec never builds)."""
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
+        raw = read_head(path)
     except OSError:
         return None
     return raw if len(raw) <= MAX_BYTES else None

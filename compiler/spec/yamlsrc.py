@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from ..core.diagnostics import Diagnostic, Location, SpecError
-from .files import MAX_BYTES  # one home for the size limit (a no-op build reads it without yaml)
+from .files import MAX_BYTES, read_head  # one home for the size limit (a no-op build reads it without yaml)
 from .yaml_hints import syntax_hint
 
 MAX_NODES = 20_000  # a real spec has a few hundred nodes; docs/security.md states this number
@@ -297,8 +297,7 @@ def _kind(value: Any) -> str:
 def read_spec_text(path: Path, display: str) -> str:
     """Read a spec file with a size limit; raise SpecError if unreadable."""
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
+        raw = read_head(path)
     except OSError as exc:
         raise SpecError([Diagnostic(Location(display), f"cannot read file: {exc.strerror}")]) from None
     if len(raw) > MAX_BYTES:
