@@ -120,7 +120,7 @@ class Store:
         return value
 
     def put(self, k: str, value: Any) -> None:
-        body = json.dumps({"key": k, "value": value}, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        body = json.dumps({"key": k, "value": value}, separators=(",", ":")).encode("utf-8")  # insertion order
         data = _MAGIC + b" " + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
         path = self._path(k)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -294,8 +294,9 @@ def _fsync(path: str) -> None:
 
 def _fsync_all(paths: list[str]) -> None:
     """fsync many files at once: the waits overlap (a cold build writes thousands of files; one
-    fsync after another took seconds)."""
-    if len(paths) < 8:
+    fsync after another took seconds). A few dozen go one after another: starting the threads
+    (and importing concurrent.futures) costs more than it overlaps."""
+    if len(paths) <= 32:
         for path in paths:
             _fsync(path)
         return
