@@ -70,9 +70,29 @@ def lambda_files() -> tuple[list[Artifact], str]:
     return [Artifact(f"{LAMBDA_DIR}/handler.py", handler_source())], lambda_key()
 
 
-def index_artifact(artifacts: list[Artifact], stacks: list[Stack]) -> Artifact:
+def index_entry(stacks: Iterable[Stack]) -> dict | None:
+    """What generated/index.json says of one (service, environment) besides its files: the
+    service, environment, account, region and stack names by kind, from its (non-bootstrap)
+    stacks; None when it has none. A build's state keeps this instead of the stacks
+    (compiler/build/delta.py)."""
+    entry = None
+    for st in stacks:
+        if st.kind == "bootstrap":
+            continue
+        if entry is None:
+            entry = {"service": st.service, "environment": st.environment, "account": st.account,
+                     "region": st.region, "stacks": {}}
+        entry["stacks"][st.kind] = st.name
+    return entry
+
+
+def index_artifact(artifacts: list[Artifact], stacks: list[Stack], kept: Iterable[dict] = ()) -> Artifact:
+    """generated/index.json. `kept`: `index_entry`s of services given without their stacks."""
     sha = {a.path: a.sha256 for a in artifacts}
     services: dict = {}
+    for e in kept:
+        services.setdefault(e["service"], {})[e["environment"]] = {
+            "account": e["account"], "region": e["region"], "stacks": dict(e["stacks"]), "files": {}}
     for st in stacks:
         if st.kind == "bootstrap":
             continue

@@ -1,8 +1,9 @@
 """A build of a few changed specs that starts from the last build instead of from every spec.
 
 Each build that went through the cache leaves, beside its record (compiler/build/uptodate.py),
-a state: per spec, the hash of the bytes it built and, per environment, the files and stacks
-rendered, the facts the fleet-wide checks compare (`spec.fleet.facts`) and the warnings. When
+a state: per spec, the hash of the bytes it built and, per environment, the files rendered, what
+generated/index.json says of its stacks (`compile.index_entry`), the facts the fleet-wide checks
+compare (`spec.fleet.facts`) and the warnings. When
 only a few specs differ from that state (`MAX_CHANGED`), `try_delta` validates and renders just
 those, checks them against the other specs' stored facts, and takes every other file as it is
 under generated/ -- on the record's proof that it is unchanged (its `stat`, or its bytes read
@@ -31,7 +32,7 @@ from ..spec.project_warnings import ignored_files
 from ..spec.yamlsrc import LDict, load_text
 from . import cache, uptodate
 from .compile import index_artifact, lambda_files, render_bootstraps, render_service
-from .incremental import _STACK_FIELDS, _stack, reuse_file, state_entry
+from .incremental import STATE_FORMAT, reuse_file, state_entry
 from .ir import Artifact, Stack
 
 MAX_CHANGED = 8  # more changed specs than this: the full build (it validates them on workers)
@@ -58,7 +59,7 @@ def try_delta(root: Path, inputs: uptodate.Inputs) -> Delta | None:
     lam_files, lambda_key = lambda_files()
     try:
         if (state["fingerprint"] != cache.compiler_fingerprint() or state["lambda_key"] != lambda_key
-                or state["defaults"] != _sha(inputs.defaults) or state["stack_fields"] != _STACK_FIELDS):
+                or state["defaults"] != _sha(inputs.defaults) or state.get("format") != STATE_FORMAT):
             return None
         before: dict[str, dict] = dict(state["specs"])
     except (TypeError, KeyError, ValueError):
@@ -83,15 +84,17 @@ def try_delta(root: Path, inputs: uptodate.Inputs) -> Delta | None:
     artifacts, known, on_disk = reused
     artifacts += lam_files
     stacks: list[Stack] = []
+    entries: list[dict] = []
     warnings: list[Diagnostic] = []
     specs_state: dict[str, dict] = {}
     try:
         for d, envs in kept.items():
             for e in envs.values():
-                stacks += [_stack([_STACK_FIELDS, values]) for values in e["stacks"]]
+                if e["index"] is not None:
+                    entries.append(_checked_entry(e["index"]))
                 warnings += [Diagnostic.from_dict(w) for w in e["warnings"]]
             specs_state[d] = before[d]
-    except (TypeError, KeyError, ValueError):
+    except (TypeError, KeyError, ValueError, AttributeError):
         return None
     for d, envs in fresh.items():
         state_envs = {}
@@ -105,10 +108,19 @@ def try_delta(root: Path, inputs: uptodate.Inputs) -> Delta | None:
     boot_files, boot_stacks = render_bootstraps((f["account"], f["region"]) for f in pairs)
     artifacts += boot_files
     stacks = boot_stacks + stacks
-    artifacts.append(index_artifact(artifacts, stacks))
+    artifacts.append(index_artifact(artifacts, stacks, entries))
     new_state = {**state, "specs": {d: specs_state[d] for d in inputs.specs}}
     return Delta(tuple(sorted(artifacts, key=lambda a: a.path)), frozenset(on_disk), known,
                  tuple(sorted(set(ignored_files(root) + warnings))), tuple(warnings), new_state)
+
+
+def _checked_entry(e: dict) -> dict:
+    """A stored `compile.index_entry`, or ValueError when it is not one."""
+    names = ("service", "environment", "account", "region")
+    if (e.keys() != {*names, "stacks"} or not all(type(e[n]) is str for n in names)
+            or not all(type(k) is str and type(v) is str for k, v in e["stacks"].items())):
+        raise ValueError("not an index entry")
+    return e
 
 
 def _sha(raw: bytes | None) -> str | None:

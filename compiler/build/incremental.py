@@ -246,7 +246,7 @@ class Session:
 
     def state(self, project: Project, lambda_key: str) -> dict | None:
         """What a later one-spec build needs of this one (compiler/build/delta.py): per spec, the
-        hash of the bytes built and, per environment, its files, stacks, fleet facts and warnings.
+        hash of the bytes built and, per environment, `state_entry`.
         None when some spec was not built through the cache (then no later build starts from here)."""
         if not self.enabled or self.inputs is None:
             return None
@@ -260,7 +260,7 @@ class Session:
             envs[s.config.environment.name] = state_entry([path for path, _ in rendered["files"]],
                                                           [_stack(x) for x in rendered["stacks"]], s)
         defaults = self.inputs.defaults
-        return {"fingerprint": cache.compiler_fingerprint(), "lambda_key": lambda_key, "stack_fields": _STACK_FIELDS,
+        return {"fingerprint": cache.compiler_fingerprint(), "lambda_key": lambda_key, "format": STATE_FORMAT,
                 "specs": specs, "defaults": hashlib.sha256(defaults).hexdigest() if defaults is not None else None}
 
     def save(self) -> None:
@@ -314,12 +314,17 @@ def reuse_file(prefix: str, path: str, sha: str, trusted: dict[str, list],
     return (art if hold_bytes else FileArtifact(path, full, sha)), None
 
 
+STATE_FORMAT = 2  # of `state_entry`; a state of another format is not read (compiler/build/delta.py)
+
+
 def state_entry(paths: list[str], stacks: list[Stack], s: ServiceEnv) -> dict:
     """One (service, environment) in a build's state (compiler/build/delta.py): its files (their
-    hashes are in the build record), stacks (values in `_STACK_FIELDS` order), fleet facts, warnings."""
+    hashes are in the build record), what generated/index.json says of its stacks
+    (`compile.index_entry`), its fleet facts and warnings."""
     from ..spec.fleet import facts
+    from .compile import index_entry
 
-    return {"files": paths, "stacks": [_stack_json(x)[1] for x in stacks], "facts": facts(s),
+    return {"files": paths, "index": index_entry(stacks), "facts": facts(s),
             "warnings": [d.as_dict() for d in s.warnings]}
 
 

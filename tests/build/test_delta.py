@@ -136,6 +136,37 @@ def test_the_shortcut_declines_what_it_cannot_vouch_for(twins, edit, monkeypatch
     assert used == [None]
 
 
+def _damage_state(change: Callable[[dict], None]) -> Callable[[Path], None]:
+    """An edit that also rewrites the last build's state (a valid cache entry, other content)."""
+    def edit(root: Path) -> None:
+        key = uptodate.newest(root)[0]
+        states = uptodate.cache.Store(root, uptodate.STATES)
+        state = states.get(key)
+        change(state)
+        states.put(key, state)
+        touch_spec(root, 3, revision=19)
+    return edit
+
+
+def _first_env(state: dict) -> dict:
+    return next(iter(next(iter(state["specs"].values()))["envs"].values()))
+
+
+STATES = {
+    "another state format": lambda state: state.update(format=1),
+    "no format": lambda state: state.pop("format"),
+    "an index entry of another shape": lambda state: _first_env(state)["index"].update(stacks=[["pipeline", "x"]]),
+    "an index entry with a number": lambda state: _first_env(state)["index"].update(region=7),
+    "an index entry missing": lambda state: _first_env(state).pop("index"),
+}
+
+
+@pytest.mark.parametrize("change", STATES.values(), ids=STATES.keys())
+def test_a_state_it_cannot_read_makes_it_decline(twins, change, monkeypatch):
+    _, _, used = _build_both(twins, _damage_state(change), monkeypatch)
+    assert used == [None]
+
+
 def test_a_stray_file_is_removed_and_a_deleted_one_restored_as_by_the_full_build(twins, monkeypatch):
     def edit(root: Path) -> None:
         (root / "generated" / service_name(1) / "stray.yml").write_text("x: 1\n")
