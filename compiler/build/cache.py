@@ -11,11 +11,11 @@ deleted when the store is saved.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,26 +29,108 @@ def disabled_by_env() -> bool:
     return os.environ.get(NO_CACHE_ENV, "") not in ("", "0")
 
 
-@functools.lru_cache(maxsize=1)
+# A file whose times are this close to a moment is hashed, not trusted by its stat, from then on:
+# more than a clock tick of a file system with sub-second times (Linux stamps files from a clock
+# that advances a tick, at most 10 ms, at a time), and two seconds where times are whole seconds
+# (FAT's granularity is two).
+RACY_NS = 100_000_000
+RACY_COARSE_NS = 2_000_000_000
+FINGERPRINT_FILE = "fingerprint.json"  # under CACHE_DIR: `remember_fingerprint`
+
+_PACKAGE = Path(__file__).resolve().parents[1]  # the whole compiler package
+_fingerprint: list[str] = []  # this process's, once known
+
+
+def racy(mtime_ns: int, ctime_ns: int, stamp: int) -> bool:
+    """Whether a file with these times, stat'd from `stamp` on, might change without them moving
+    (git's "racily clean" files): its bytes must be hashed, not vouched for by its stat."""
+    coarse = mtime_ns % 1_000_000_000 == 0 or ctime_ns % 1_000_000_000 == 0
+    return max(mtime_ns, ctime_ns) >= stamp - (RACY_COARSE_NS if coarse else RACY_NS)
+
+
 def compiler_fingerprint() -> str:
     """Hash of the compiler's own source and assets and of the libraries that shape its output.
 
-    Computed once per process (a few milliseconds): any edit to the compiler, an upgrade of
-    pydantic or PyYAML, or another Python version gives every key a new value."""
-    return fingerprint_of(Path(__file__).resolve().parents[1])  # the whole compiler package
+    Computed once per process (reading the package: about 5 ms; `remember_fingerprint` saves that
+    between runs): any edit to the compiler, an upgrade of pydantic or PyYAML, or another Python
+    version gives every key a new value."""
+    if not _fingerprint:
+        _fingerprint.append(fingerprint_of(_PACKAGE))
+    return _fingerprint[0]
+
+
+def remember_fingerprint(root: Path) -> None:
+    """Take this process's compiler fingerprint from .shipspec/cache/fingerprint.json when every
+    file it hashes still has the `stat` (size, times, inode) remembered there -- a file's change
+    time moves with any write and cannot be set back -- else compute it and remember it, unless
+    a file changed too recently for its stat to vouch for its bytes (`racy`). The value is the
+    content hash either way, so caches shared between machines still match."""
+    if _fingerprint:
+        return
+    stamp = time.time_ns()  # before any stat
+    signature, fresh = _signature(_PACKAGE, stamp)
+    path = root / CACHE_DIR / FINGERPRINT_FILE
+    try:
+        doc = json.loads(path.read_bytes())
+        if signature is not None and doc["signature"] == signature and _is_hex(doc["fingerprint"]):
+            _fingerprint.append(doc["fingerprint"])
+            return
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    value = compiler_fingerprint()
+    if signature is None or not fresh:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"signature": signature, "fingerprint": value}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
+def _is_hex(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and not value.strip("0123456789abcdef")
+
+
+def _signature(package: Path, stamp: int) -> tuple[str | None, bool]:
+    """A hash of the `stat` of every file `fingerprint_of` reads and of what else it hashes, and
+    whether every stat can vouch for its file's bytes; (None, False) if a file cannot be stat'd."""
+    h = hashlib.sha256()
+    h.update(f"format {FORMAT}\npython {sys.version_info[:2]}\n{package}\n".encode())
+    h.update(_library_versions())
+    fresh = True
+    try:
+        for rel, full in _package_files(package):
+            st = os.stat(full)
+            fresh = fresh and not racy(st.st_mtime_ns, st.st_ctime_ns, stamp)
+            h.update(f"{rel}\0{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}\n".encode())
+    except OSError:
+        return None, False
+    return h.hexdigest(), fresh
+
+
+def _package_files(package: Path) -> list[tuple[str, str]]:
+    """(relative POSIX path, full path) of every file `fingerprint_of` hashes, sorted."""
+    top = os.path.join(package, "")
+    files = []
+    for dirpath, dirs, names in os.walk(package):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        files += [os.path.join(dirpath, n) for n in names if not n.endswith((".pyc", ".pyo"))]
+    return sorted((f[len(top):].replace(os.sep, "/"), f) for f in files)
 
 
 def fingerprint_of(package: Path) -> str:
     h = hashlib.sha256()
     h.update(f"format {FORMAT}\npython {sys.version_info[:2]}\n".encode())
     h.update(_library_versions())
-    files = []
-    for dirpath, dirs, names in os.walk(package):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        files += [Path(dirpath) / n for n in names if not n.endswith((".pyc", ".pyo"))]
-    for path in sorted(files):
-        h.update(path.relative_to(package).as_posix().encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+    for rel, full in _package_files(package):
+        h.update(rel.encode() + b"\0")
+        with open(full, "rb") as fh:
+            h.update(hashlib.sha256(fh.read()).digest())
     return h.hexdigest()
 
 
