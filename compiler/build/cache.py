@@ -35,7 +35,7 @@ def disabled_by_env() -> bool:
 # (FAT's granularity is two).
 RACY_NS = 100_000_000
 RACY_COARSE_NS = 2_000_000_000
-FINGERPRINT_FILE = "fingerprint.json"  # under CACHE_DIR: `remember_fingerprint`
+FINGERPRINT_FILE = "shipspec-fingerprint.json"  # beside the compiled bytecode: `compiler_fingerprint`
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # the whole compiler package
 _fingerprint: list[str] = []  # this process's, once known
@@ -49,45 +49,58 @@ def racy(mtime_ns: int, ctime_ns: int, stamp: int) -> bool:
 
 
 def compiler_fingerprint() -> str:
-    """Hash of the compiler's own source and assets and of the libraries that shape its output.
+    """Hash of the compiler's own source and assets and of the libraries that shape its output:
+    any edit to the compiler, an upgrade of pydantic or PyYAML, or another Python version gives
+    every key a new value.
 
-    Computed once per process (reading the package: about 5 ms; `remember_fingerprint` saves that
-    between runs): any edit to the compiler, an upgrade of pydantic or PyYAML, or another Python
-    version gives every key a new value."""
-    if not _fingerprint:
-        _fingerprint.append(fingerprint_of(_PACKAGE))
+    Known once per process. Reading the package costs about 5 ms, so the value is also kept
+    beside the package's compiled bytecode (`_memo_path`), under the `stat` (size, times, inode)
+    of every file it hashes: a file's change time moves with any write and cannot be set back.
+    A file changed too recently for its stat to vouch for its bytes (`racy`) is not remembered.
+    The value is the content hash either way, so caches shared between machines still match."""
+    if _fingerprint:
+        return _fingerprint[0]
+    stamp = time.time_ns()  # before any stat
+    signature, fresh = _signature(_PACKAGE, stamp)
+    memo = _memo_path()
+    try:
+        with open(memo, "rb") as fh:  # type: ignore[arg-type]
+            doc = json.loads(fh.read())
+        if signature is not None and doc["signature"] == signature and _is_hex(doc["fingerprint"]):
+            _fingerprint.append(doc["fingerprint"])
+            return _fingerprint[0]
+    except (OSError, TypeError, ValueError, KeyError):
+        pass
+    _fingerprint.append(fingerprint_of(_PACKAGE))
+    if memo is not None and signature is not None and fresh and not sys.dont_write_bytecode:
+        _write_memo(memo, {"signature": signature, "fingerprint": _fingerprint[0]})
     return _fingerprint[0]
 
 
-def remember_fingerprint(root: Path) -> None:
-    """Take this process's compiler fingerprint from .shipspec/cache/fingerprint.json when every
-    file it hashes still has the `stat` (size, times, inode) remembered there -- a file's change
-    time moves with any write and cannot be set back -- else compute it and remember it, unless
-    a file changed too recently for its stat to vouch for its bytes (`racy`). The value is the
-    content hash either way, so caches shared between machines still match."""
-    if _fingerprint:
-        return
-    stamp = time.time_ns()  # before any stat
-    signature, fresh = _signature(_PACKAGE, stamp)
-    path = root / CACHE_DIR / FINGERPRINT_FILE
+def _memo_path() -> str | None:
+    """Where the fingerprint is remembered: the folder Python keeps the package's bytecode in
+    (`__pycache__`, or under PYTHONPYCACHEPREFIX), like that bytecode a product of the installed
+    files alone; None where Python keeps none."""
+    import importlib.util
+
     try:
-        doc = json.loads(path.read_bytes())
-        if signature is not None and doc["signature"] == signature and _is_hex(doc["fingerprint"]):
-            _fingerprint.append(doc["fingerprint"])
-            return
-    except (OSError, ValueError, TypeError, KeyError):
-        pass
-    value = compiler_fingerprint()
-    if signature is None or not fresh:
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        pyc = importlib.util.cache_from_source(os.path.join(_PACKAGE, "__init__.py"))
+    except (NotImplementedError, ValueError):
+        return None
+    return os.path.join(os.path.dirname(pyc), FINGERPRINT_FILE)
+
+
+def _write_memo(memo: str, doc: dict) -> None:
+    """Best effort, like bytecode: a read-only installation only costs the 5 ms again."""
+    tmp = f"{memo}.{os.getpid()}.tmp"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"signature": signature, "fingerprint": value}), encoding="utf-8")
-        os.replace(tmp, path)
+        os.makedirs(os.path.dirname(memo), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh)
+        os.replace(tmp, memo)
     except OSError:
         try:
-            tmp.unlink()
+            os.unlink(tmp)
         except OSError:
             pass
 

@@ -65,7 +65,6 @@ class Inputs:
 
 def read_inputs(root: Path) -> Inputs | None:
     """The project's Inputs; None when a spec or _defaults.yaml cannot be read."""
-    cache.remember_fingerprint(root)
     fingerprint = cache.compiler_fingerprint()
     dpath = root / "services" / DEFAULTS_FILE
     defaults = _read(dpath) if dpath.exists() else None

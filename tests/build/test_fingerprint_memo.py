@@ -1,12 +1,14 @@
-"""The compiler fingerprint remembered between runs (`cache.remember_fingerprint`) is always the
-content hash `fingerprint_of` computes: each test edits a copy of the package the way a developer
-or an attacker would, and checks that the remembered value is never the old one."""
+"""The compiler fingerprint remembered between runs (`cache.compiler_fingerprint`, beside the
+package's bytecode) is always the content hash `fingerprint_of` computes: each test edits a copy
+of the package the way a developer or an attacker would, and checks that the remembered value is
+never the old one."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -26,18 +28,23 @@ def package(tmp_path, monkeypatch) -> Path:
             os.utime(os.path.join(dirpath, n), ns=(old, old))
     time.sleep(0.15)  # the change times the copy gave them are older than the racy window too
     monkeypatch.setattr(cache, "_PACKAGE", copy)
+    monkeypatch.setattr(cache, "_memo_path", lambda: str(tmp_path / "pycache" / cache.FINGERPRINT_FILE))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
     return copy
 
 
 def _remembered(root: Path, monkeypatch) -> str:
-    """The fingerprint a new process would use after `remember_fingerprint(root)`."""
+    """The fingerprint a new process would use."""
     monkeypatch.setattr(cache, "_fingerprint", [])
-    cache.remember_fingerprint(root)
     return cache.compiler_fingerprint()
 
 
+def _memo_file(root: Path) -> Path:
+    return root.parent / "pycache" / cache.FINGERPRINT_FILE
+
+
 def _memo(root: Path) -> dict:
-    return json.loads((root / cache.CACHE_DIR / cache.FINGERPRINT_FILE).read_text())
+    return json.loads(_memo_file(root).read_text())
 
 
 def test_remembered_then_reused_and_always_the_content_hash(package, tmp_path, monkeypatch):
@@ -82,7 +89,7 @@ def test_a_file_changed_just_now_is_not_remembered(package, tmp_path, monkeypatc
     (package / "core" / "extra.txt").write_text("just now")
     value = _remembered(root, monkeypatch)
     assert value == cache.fingerprint_of(package)
-    assert not (root / cache.CACHE_DIR / cache.FINGERPRINT_FILE).exists()
+    assert not _memo_file(root).exists()
 
 
 @pytest.mark.parametrize("doc", [
@@ -97,20 +104,34 @@ def test_a_file_changed_just_now_is_not_remembered(package, tmp_path, monkeypatc
 def test_a_damaged_or_foreign_memo_is_not_believed(package, tmp_path, monkeypatch, doc):
     root = tmp_path / "repo"
     truth = _remembered(root, monkeypatch)
-    memo = root / cache.CACHE_DIR / cache.FINGERPRINT_FILE
+    memo = _memo_file(root)
     memo.write_text(doc.replace("SIG", _memo(root)["signature"]))
     assert _remembered(root, monkeypatch) == truth
 
 
 def test_a_forged_memo_with_the_right_signature_is_believed_and_that_is_the_documented_limit(
         package, tmp_path, monkeypatch):
-    """Whoever can write .shipspec/cache can also write the cache entries themselves; the memo
+    """Whoever can write beside the compiler's bytecode can also change its bytecode; the memo
     promises only that files (compiler or library) changed since are seen."""
     root = tmp_path / "repo"
     _remembered(root, monkeypatch)
-    memo = root / cache.CACHE_DIR / cache.FINGERPRINT_FILE
+    memo = _memo_file(root)
     doc = _memo(root)
     memo.write_text(json.dumps({"signature": doc["signature"], "fingerprint": "f" * 64}))
     assert _remembered(root, monkeypatch) == "f" * 64
     (package / "core" / "extra.txt").write_text("x")  # and any change to the package ends it
     assert _remembered(root, monkeypatch) == cache.fingerprint_of(package)
+
+
+def test_not_written_where_python_writes_no_bytecode(package, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    root = tmp_path / "repo"
+    assert _remembered(root, monkeypatch) == cache.fingerprint_of(package)
+    assert not _memo_file(root).exists()
+
+
+def test_kept_where_python_keeps_the_package_bytecode(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path / "prefix"))
+    where = cache._memo_path()
+    assert where is not None and where.startswith(str(tmp_path / "prefix"))
+    assert os.path.dirname(where).endswith(os.path.join("compiler"))
