@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson  # entries are megabytes at fleet scale: several times faster than json, same JSON
+
 CACHE_DIR = ".shipspec/cache"
 FORMAT = 1
 _MAGIC = b"shipspec-cache"
@@ -215,7 +217,7 @@ class Store:
         return value
 
     def put(self, k: str, value: Any) -> None:
-        body = json.dumps({"key": k, "value": value}, separators=(",", ":")).encode("utf-8")  # insertion order
+        body = _dumps({"key": k, "value": value})
         data = _MAGIC + b" " + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
         path = self._path(k)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -249,6 +251,15 @@ class Store:
         return removed
 
 
+def _dumps(doc: dict) -> bytes:
+    """Compact JSON, keys in insertion order; json's encoder for what orjson refuses (integers
+    beyond 64 bits, keys that are not strings), which reads back the same."""
+    try:
+        return orjson.dumps(doc)
+    except TypeError:
+        return json.dumps(doc, separators=(",", ":")).encode("utf-8")
+
+
 def _mtime(entry: os.DirEntry) -> float:
     try:
         return entry.stat().st_mtime
@@ -263,7 +274,7 @@ def _decode(raw: bytes, k: str) -> Any | None:
     if hashlib.sha256(body).hexdigest().encode() != head[len(_MAGIC) + 1:]:
         return None
     try:
-        doc = json.loads(body)
+        doc = orjson.loads(body)
     except ValueError:
         return None
     if not isinstance(doc, dict) or doc.get("key") != k:

@@ -295,3 +295,17 @@ def test_lint_cli_is_the_same_with_and_without_cache(tmp_path):
     assert first.status == second.status == plain.status
     assert first.out == second.out == plain.out and first.err == second.err == plain.err
     assert (root / cache.CACHE_DIR / "lint").is_dir()
+
+
+@pytest.mark.parametrize("value", [
+    {"files": {"generated/a.yml": ["f" * 64, 12, 1_764_657_613_123_456_789, 1_764_657_613_123_456_789, 42]}},
+    {"big": 2**70, "negative": -(2**65)},  # beyond orjson's integers: json's encoder writes them
+    {"keys": {1: "one", 2: ["two"]}},  # keys that are not strings: written as json writes them
+    {"text": "é \u2028 \x00 \x7f \U0001F600", "list": [True, None, 0.5, []]},
+])
+def test_store_reads_back_what_json_would(tmp_path, value):
+    import json
+
+    store = cache.Store(tmp_path, "ns")
+    store.put("k", value)
+    assert store.get("k") == json.loads(json.dumps(value))

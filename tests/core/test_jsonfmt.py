@@ -24,8 +24,21 @@ def test_same_text_as_json_dumps(value):
     assert jsonfmt.dumps(value) == json.dumps(value, indent=2, sort_keys=True)
 
 
+plain_scalars = st.one_of(st.text(max_size=20), st.integers(), st.integers(min_value=2**63 - 2, max_value=2**66),
+                         st.booleans(), st.none(),
+                         st.sampled_from(["\u2028", "é", "\x00", "\x1f", "\x7f", '"\\', "\U0001F600", "</a>"]))
+plain = st.recursive(plain_scalars, lambda kids: st.one_of(
+    st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=8), kids, max_size=4)), max_leaves=25)
+
+
+@settings(max_examples=500, deadline=None)
+@given(plain)
+def test_plain_documents_written_by_orjson_are_the_same_text(value):
+    assert jsonfmt.dumps_plain(value) == json.dumps(value, indent=2, sort_keys=True)
+
+
 def test_the_index_of_the_example_repository(repo_root):
     index = next(a for a in compile_project(load_project(repo_root)).artifacts if a.path == "generated/index.json")
     doc = json.loads(index.content)
     assert jsonfmt.dumps(doc) + "\n" == index.content.decode()
-    assert jsonfmt.dumps(doc) == json.dumps(doc, indent=2, sort_keys=True)
+    assert jsonfmt.dumps(doc) == json.dumps(doc, indent=2, sort_keys=True) == jsonfmt.dumps_plain(doc)
