@@ -16,8 +16,9 @@ import json
 import os
 import sys
 import time
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import orjson  # entries are megabytes at fleet scale: several times faster than json, same JSON
 
@@ -68,15 +69,50 @@ def compiler_fingerprint() -> str:
     try:
         with open(memo, "rb") as fh:  # type: ignore[arg-type]
             doc = json.loads(fh.read())
-        if signature is not None and doc["signature"] == signature and _is_hex(doc["fingerprint"]):
+        if (signature is not None and doc["signature"] == signature and _is_hex(doc["fingerprint"])
+                and isinstance(doc.get("values", {}), dict)):
             _fingerprint.append(doc["fingerprint"])
+            _installed.update(doc.get("values", {}), memo=memo, signature=signature)
             return _fingerprint[0]
     except (OSError, TypeError, ValueError, KeyError):
         pass
     _fingerprint.append(fingerprint_of(_PACKAGE))
     if memo is not None and signature is not None and fresh and not sys.dont_write_bytecode:
-        _write_memo(memo, {"signature": signature, "fingerprint": _fingerprint[0]})
+        _installed.update({}, memo=memo, signature=signature)
+        _installed.write(_fingerprint[0])
     return _fingerprint[0]
+
+
+def installed_value(name: str, compute: Callable[[], str]) -> str:
+    """A string that depends on nothing but the installation -- the compiler's files, the
+    libraries and Python, as `compiler_fingerprint` sees them -- computed once and then kept
+    beside the fingerprint, on the same proof."""
+    compiler_fingerprint()
+    value = _installed.values.get(name)
+    if not isinstance(value, str):
+        value = _installed.values[name] = compute()
+        _installed.write(_fingerprint[0])
+    return value
+
+
+class _Installed:
+    """The values `installed_value` keeps, and where (None: nowhere, this process only)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+        self.memo: str | None = None
+        self.signature: str | None = None
+
+    def update(self, values: dict, memo: str | None, signature: str) -> None:
+        self.values.update(values)
+        self.memo, self.signature = memo, signature
+
+    def write(self, fingerprint: str) -> None:
+        if self.memo is not None:
+            _write_memo(self.memo, {"signature": self.signature, "fingerprint": fingerprint, "values": self.values})
+
+
+_installed = _Installed()
 
 
 def _memo_path() -> str | None:
@@ -115,7 +151,7 @@ def _signature(package: Path, stamp: int) -> tuple[str | None, bool]:
     """A hash of the `stat` of every file `fingerprint_of` reads and of what else it hashes, and
     whether every stat can vouch for its file's bytes; (None, False) if a file cannot be stat'd."""
     h = hashlib.sha256()
-    h.update(f"format {FORMAT}\npython {sys.version_info[:2]}\n{package}\n".encode())
+    h.update(f"format {FORMAT}\npython {sys.version}\nzlib {zlib.ZLIB_RUNTIME_VERSION}\n{package}\n".encode())
     h.update(_library_versions())
     fresh = True
     try:

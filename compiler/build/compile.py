@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Iterable
 
 from ..core import jsonfmt
@@ -65,9 +66,18 @@ def render_bootstraps(targets: Iterable[tuple[str, str]]) -> tuple[list[Artifact
 
 
 def lambda_files() -> tuple[list[Artifact], str]:
+    """The notification Lambda's file under generated/ (a new list each call) and its package's
+    S3 key (a hash of a deflated zip: kept with the installation, `cache.installed_value`)."""
+    handler, key = _lambda()
+    return [handler], key
+
+
+@functools.lru_cache(maxsize=1)
+def _lambda() -> tuple[Artifact, str]:
+    from . import cache
     from .lambda_zip import handler_source, lambda_key
 
-    return [Artifact(f"{LAMBDA_DIR}/handler.py", handler_source())], lambda_key()
+    return Artifact(f"{LAMBDA_DIR}/handler.py", handler_source()), cache.installed_value("lambda_key", lambda_key)
 
 
 def index_entry(stacks: Iterable[Stack]) -> dict | None:
@@ -108,7 +118,7 @@ def index_artifact(artifacts: list[Artifact], stacks: list[Stack], kept: Iterabl
                   for st in stacks if st.kind == "bootstrap"}
     lam = {a.path: sha[a.path] for a in artifacts if a.path.startswith(LAMBDA_DIR)}
     doc = {"version": 1, "services": services, "bootstrap": bootstraps, "lambda": lam}
-    return Artifact(INDEX_PATH, (jsonfmt.dumps(doc) + "\n").encode("utf-8"))  # = json.dumps(indent=2, sort_keys=True)
+    return Artifact(INDEX_PATH, (jsonfmt.dumps_plain(doc) + "\n").encode("utf-8"))  # = json.dumps(indent=2, sort_keys=True)
 
 
 def compile_project(project, render: Callable[..., tuple[list[Artifact], list[Stack]]] | None = None) -> BuildOutput:

@@ -16,8 +16,6 @@ from .files import rel, spec_paths
 from .loaded import Project, ServiceEnv
 from .merge import locate, merge, split_environment
 from .models import ENV_RE, ServiceConfig
-from .partial import partial_config
-from .pydantic_errors import pydantic_diagnostics
 from .yamlsrc import LDict, load_file
 
 DEFAULTS_FILE = project_warnings.DEFAULTS_FILE
@@ -131,6 +129,9 @@ def _load_service(root: Path, path: Path, defaults: LDict) -> list[ServiceEnv]:
         try:
             config = ServiceConfig.model_validate(tree)
         except ValidationError as exc:
+            from .partial import partial_config  # error paths only: not imported by a valid build
+            from .pydantic_errors import pydantic_diagnostics
+
             diags.extend(pydantic_diagnostics(exc, tree, ServiceConfig, display))
             partial = partial_config(exc, tree)  # and the checks on the rest: every error in one run
             if partial is not None:

@@ -8,6 +8,7 @@ alias expansion and nesting depth are bounded, duplicate keys and tabs are error
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,6 @@ import yaml
 
 from ..core.diagnostics import Diagnostic, Location, SpecError
 from .files import MAX_BYTES, read_head  # one home for the size limit (a no-op build reads it without yaml)
-from .yaml_hints import syntax_hint
 
 MAX_NODES = 20_000  # a real spec has a few hundred nodes; docs/security.md states this number
 MAX_DEPTH = 64
@@ -197,18 +197,32 @@ def _flow_depth_error(text: str, file: str) -> Diagnostic | None:
 # shallow as PyYAML's (flow nesting: `_flow_depth_error`). The tests fuzz the two against each other.
 _C_LOADER = getattr(yaml, "CSafeLoader", None)
 _C_MAX_LINE = 200
-_NOT_FOR_C = re.compile("[^\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]"
-                        "|(?:^|[ :?-])[|>][-+0-9]*[^ \n+0-9-]"  # `|#`, `|-#`: libyaml takes them
-                        "|(?:^|[ :?,[{-])!", re.MULTILINE)  # a tag
+_NOT_FOR_C_REST = ("|(?:^|[ :?-])[|>][-+0-9]*[^ \n+0-9-]"  # `|#`, `|-#`: libyaml takes them
+                   "|(?:^|[ :?,[{-])!")  # a tag
+_NOT_FOR_C_ASCII = re.compile("[^\x0a\x20-\x7e]" + _NOT_FOR_C_REST, re.MULTILINE)  # for ASCII text
+
+
+@functools.lru_cache(maxsize=1)
+def _not_for_c() -> re.Pattern:
+    """The same for any text; compiled when first needed (its Unicode class takes milliseconds)."""
+    return re.compile("[^\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]" + _NOT_FOR_C_REST,
+                      re.MULTILINE)
+
+
+def for_libyaml(text: str) -> bool:
+    """Whether `text` is free of what libyaml and PyYAML read differently (above); empty values
+    are found in the tree (`_has_empty_scalar`)."""
+    if "?" in text and ("[" in text or "{" in text):  # libyaml reads `[a?b]`, which PyYAML refuses
+        return False
+    return (max(map(len, text.split("\n"))) <= _C_MAX_LINE
+            and not (_NOT_FOR_C_ASCII if text.isascii() else _not_for_c()).search(text))
 
 
 def _compose(text: str) -> yaml.Node | None:
     """The document's node tree: libyaml's where it is known to be PyYAML's, else PyYAML's (always
     for text libyaml refuses: PyYAML's messages are the ones users see and the golden files hold;
     tests/spec/test_yaml_parsers.py compares the two)."""
-    flow_question = "?" in text and ("[" in text or "{" in text)  # libyaml reads `[a?b]` PyYAML refuses
-    if (_C_LOADER is not None and not flow_question and max(map(len, text.split("\n"))) <= _C_MAX_LINE
-            and not _NOT_FOR_C.search(text)):
+    if _C_LOADER is not None and for_libyaml(text):
         try:
             node = yaml.compose(text, Loader=_C_LOADER)
         except yaml.YAMLError:
@@ -262,6 +276,8 @@ def load_text(text: str, file: str) -> Any:
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             problem = f"{exc.problem} ({exc.context})"
+        from .yaml_hints import syntax_hint  # error paths only
+
         hint = syntax_hint(text, exc.problem or "", loc.line, loc.col) if mark else ""
         raise SpecError([Diagnostic(loc, f"YAML syntax error: {problem}" + (f"; {hint}" if hint else ""))]) from None
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: PyYAML on an escape past U+10FFFF

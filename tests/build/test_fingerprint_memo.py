@@ -36,6 +36,7 @@ def package(tmp_path, monkeypatch) -> Path:
 def _remembered(root: Path, monkeypatch) -> str:
     """The fingerprint a new process would use."""
     monkeypatch.setattr(cache, "_fingerprint", [])
+    monkeypatch.setattr(cache, "_installed", cache._Installed())
     return cache.compiler_fingerprint()
 
 
@@ -135,3 +136,31 @@ def test_kept_where_python_keeps_the_package_bytecode(monkeypatch, tmp_path):
     where = cache._memo_path()
     assert where is not None and where.startswith(str(tmp_path / "prefix"))
     assert os.path.dirname(where).endswith(os.path.join("compiler"))
+
+
+def test_installed_values_are_kept_on_the_same_proof(package, tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    calls = []
+
+    def compute() -> str:
+        calls.append(1)
+        return f"value-{len(calls)}"
+    _remembered(root, monkeypatch)
+    assert cache.installed_value("thing", compute) == "value-1"
+    assert _memo(root)["values"] == {"thing": "value-1"}
+    _remembered(root, monkeypatch)  # a new process
+    assert cache.installed_value("thing", compute) == "value-1" and len(calls) == 1
+    (package / "core" / "extra.txt").write_text("x")  # another installation: computed again
+    _remembered(root, monkeypatch)
+    assert cache.installed_value("thing", compute) == "value-2"
+
+
+def test_a_damaged_installed_value_is_computed_again(package, tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    _remembered(root, monkeypatch)
+    cache.installed_value("thing", lambda: "good")
+    doc = _memo(root)
+    doc["values"]["thing"] = ["not", "a", "string"]
+    _memo_file(root).write_text(json.dumps(doc))
+    _remembered(root, monkeypatch)
+    assert cache.installed_value("thing", lambda: "again") == "again"

@@ -161,3 +161,12 @@ def test_any_value_dumps_as_the_python_emitter_dumps_it(doc):
             cfn.dump_yaml(doc)
         return
     assert cfn.dump_yaml(doc) == want
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_the_ascii_patterns_are_the_full_patterns_on_ascii_text(text):
+    from compiler.build.render.yamlemit import _patterns
+
+    for fast, full in zip(_patterns(True), _patterns(False)):
+        assert bool(fast.match(text)) == bool(full.match(text))

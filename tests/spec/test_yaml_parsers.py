@@ -48,7 +48,7 @@ def _ours(text: str):
 
 
 def _c_path_taken(text: str) -> bool:
-    return max(map(len, text.split("\n"))) <= yamlsrc._C_MAX_LINE and not yamlsrc._NOT_FOR_C.search(text)
+    return yamlsrc.for_libyaml(text)
 
 
 YAML_FILES = sorted(p for top in ("services", "tests", "schema", ".github") for p in (REPO / top).rglob("*")
@@ -123,3 +123,9 @@ def test_values_pyyaml_cannot_construct_are_diagnostics_not_crashes(text, messag
     with pytest.raises(SpecError) as exc:
         yamlsrc.load_text(text, "x.yaml")
     assert message in exc.value.diagnostics[0].message
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_the_ascii_check_is_the_full_check_on_ascii_text(text):
+    assert bool(yamlsrc._NOT_FOR_C_ASCII.search(text)) == bool(yamlsrc._not_for_c().search(text))

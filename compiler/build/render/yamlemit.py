@@ -35,12 +35,18 @@ _G = "^\\x00-\\x20\\x7f-\\xa0\\u2028\\u2029\\ud800-\\udfff\\ufeff\\ufffe\\uffff\
 _SCALARS = (int, float, bool, type(None))
 
 
-@functools.lru_cache(maxsize=1)
-def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+_P_ASCII = "^\\x00-\\x1f\\x7f"  # the same classes, for text that is all ASCII
+_G_ASCII = "^\\x00-\\x20\\x7f"
+
+
+@functools.lru_cache(maxsize=2)
+def _patterns(ascii_only: bool = False) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     """(single line, mapping key, multi-line block): compiled on first use (the Unicode classes
-    take milliseconds, which commands that never dump should not pay)."""
-    return (re.compile(f"[{_P}]*\\Z"), re.compile("[\\x20-\\x7e]{1,100}\\Z"),
-            re.compile(f"[{_G}](?:[{_P}]*[{_G}])?(?:\\n(?:[{_P}]*[{_G}])?)*\\n?\\Z"))
+    take milliseconds, which commands that never dump should not pay). `ascii_only`: the same
+    patterns for ASCII text, which compile at once (a build's text is nearly all ASCII)."""
+    p, g = (_P_ASCII, _G_ASCII) if ascii_only else (_P, _G)
+    return (re.compile(f"[{p}]*\\Z"), re.compile("[\\x20-\\x7e]{1,100}\\Z"),
+            re.compile(f"[{g}](?:[{p}]*[{g}])?(?:\\n(?:[{p}]*[{g}])?)*\\n?\\Z"))
 
 
 class _FastCDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):

@@ -158,7 +158,7 @@ class TextEmitter:
         return " " + text + "\n"
 
     def _value_style(self, s: str) -> tuple[str, str]:
-        line, _, block = _patterns()
+        line, _, block = _patterns(s.isascii())
         if "\n" in s:
             # The presenter asks for '|'; a block pattern string (no leading space or break, no
             # trailing spaces on any line, at most one final break) is allowed one, unhinted.
@@ -176,7 +176,7 @@ class TextEmitter:
         return "'", "'" + s.replace("'", "''") + "'"
 
     def _key(self, k: Any) -> str:
-        if type(k) is not str or not _patterns()[1].match(k):  # 1-100 printable ASCII: a simple key
+        if type(k) is not str or not _patterns(True)[1].match(k):  # 1-100 printable ASCII: a simple key
             raise _Refuse
         text = self._keys[k] = self._flow_style(k)[1]
         return text
