@@ -3,8 +3,8 @@
 With `indent`, the json module falls back to its pure-Python encoder; generated/index.json
 (thousands of entries at fleet scale) was a tenth of a second of every build. `dumps` handles
 what the index holds (str-keyed dicts, lists, strings, ints, booleans, None) and hands anything
-else to `json.dumps`; `dumps_plain`, for documents of only those, lets orjson write them when
-that is the same text (tests/core/test_jsonfmt.py checks all three agree).
+else to `json.dumps`; `dumps_plain`, for documents of only those, lets orjson write a large one
+when that is the same text (tests/core/test_jsonfmt.py checks all three agree).
 """
 
 from __future__ import annotations
@@ -13,22 +13,14 @@ import json
 from json.encoder import encode_basestring_ascii as _string  # the C version when available
 from typing import Any
 
-import orjson
-
-_ORJSON = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+from . import fastjson
 
 
 def dumps_plain(value: Any) -> str:
-    """`dumps` of a document holding no floats (orjson writes some of them differently). orjson
-    writes the same text unless a string holds a character outside printable ASCII (json escapes
-    those, orjson writes them as they are) or an integer does not fit in 64 bits (orjson refuses)."""
-    try:
-        text = orjson.dumps(value, option=_ORJSON)
-    except TypeError:
-        return dumps(value)
-    if not text.isascii() or b"\x7f" in text:
-        return dumps(value)
-    return text.decode("ascii")
+    """`dumps` of a document holding no floats: a large one written by orjson where that is the
+    same text (`fastjson.dumps_sorted_indented`)."""
+    text = fastjson.dumps_sorted_indented(value)
+    return text.decode("ascii") if text is not None else dumps(value)
 
 
 class _Unsupported(Exception):

@@ -303,9 +303,15 @@ def test_lint_cli_is_the_same_with_and_without_cache(tmp_path):
     {"keys": {1: "one", 2: ["two"]}},  # keys that are not strings: written as json writes them
     {"text": "é \u2028 \x00 \x7f \U0001F600", "list": [True, None, 0.5, []]},
 ])
-def test_store_reads_back_what_json_would(tmp_path, value):
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_store_reads_back_what_json_would(tmp_path, value, size, monkeypatch):
     import json
 
+    from compiler.core import fastjson
+
+    if size == "large":  # written and read by orjson
+        monkeypatch.setattr(fastjson, "LARGE_ITEMS", -1)
+        monkeypatch.setattr(fastjson, "LARGE_BYTES", 0)
     store = cache.Store(tmp_path, "ns")
     store.put("k", value)
     assert store.get("k") == json.loads(json.dumps(value))
