@@ -108,7 +108,7 @@ class _Installed:
         self.memo, self.signature = memo, signature
 
     def write(self, fingerprint: str) -> None:
-        if self.memo is not None:
+        if self.memo is not None and not sys.dont_write_bytecode:
             _write_memo(self.memo, {"signature": self.signature, "fingerprint": fingerprint, "values": self.values})
 
 

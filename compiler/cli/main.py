@@ -143,17 +143,25 @@ def entry() -> None:
     services about 30 ms and a one-service build about 15 (docs/performance.md). What that exit
     would still do for us is done here first: atexit handlers (worker pools, temporary folders,
     the standard library's own) and flushing both streams; a flush that fails is exit status 120,
-    as CPython reports it. Threads that are not daemons still running (none of our commands
+    as in CPython, and said on stderr. Threads that are not daemons still running (none of our commands
     leaves one) get the normal exit, which waits for them."""
     status = main()
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         sys.exit(status)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started without that stream (as CPython's own exit skips it)
+            continue
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`shipspec ... | head`) or a closed stream
-            status = status or 120
+        except (OSError, ValueError) as exc:  # a closed pipe, a full disk, a closed stream
+            status = 120
+            if stream is sys.stdout and sys.stderr is not None:
+                try:
+                    sys.stderr.write(f"error: the output could not be written: {exc}\n")
+                    sys.stderr.flush()
+                except (OSError, ValueError):
+                    pass
     os._exit(status)
 
 

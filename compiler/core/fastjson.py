@@ -35,18 +35,23 @@ def large(value: Any) -> bool:
 
 
 def loads(data: bytes) -> Any:
-    """json.loads, by orjson when `data` is large. ValueError if it is not JSON."""
-    return _orjson().loads(data) if len(data) >= LARGE_BYTES else json.loads(data)
+    """json.loads, by orjson when `data` is long and `dumps_compact` did not mark it as json's
+    (orjson would read an integer beyond 64 bits as a float). ValueError if it is not JSON."""
+    if len(data) >= LARGE_BYTES and data[:1] != b" ":
+        return _orjson().loads(data)
+    return json.loads(data)
 
 
 def dumps_compact(value: Any) -> bytes:
-    """Compact JSON (no spaces), keys in insertion order; by orjson when `value` is large and
-    orjson takes it (not integers beyond 64 bits, nor keys that are not strings)."""
+    """Compact JSON, keys in insertion order; by orjson when `value` is large and orjson takes it.
+    A large value it refuses (an integer beyond 64 bits, a key that is not a string) is written
+    by json after one space, which `loads` takes as the sign to read it with json. For values
+    without non-finite floats (orjson writes those as null): what the cache stores."""
     if large(value):
         try:
             return _orjson().dumps(value)
         except TypeError:
-            pass
+            return b" " + json.dumps(value, separators=(",", ":")).encode("utf-8")
     return json.dumps(value, separators=(",", ":")).encode("utf-8")
 
 

@@ -6,36 +6,56 @@ every spec-level check (`checks`, `stage_checks`, `fleet`), and the names of wha
 creates (`naming`). May import: `core`.
 """
 
+import importlib.machinery
 import sys
 import types
 
 _PLUGIN_LOADER = "pydantic.plugin._loader"
 
 
-def _without_pydantic_plugins() -> None:
+class _NoPlugins:
     """shipspec never runs third-party pydantic plugins: nothing installed beside it observes or
     changes how a spec is validated (PYDANTIC_DISABLE_PLUGINS=__all__ says the same to pydantic).
     pydantic finds plugins through importlib.metadata's entry points when it builds the first
     model; importing that and scanning every installed distribution cost each validating command
-    about 12 ms. So before any model exists (they all live in this package), this stands in for
-    pydantic's plugin loader: no plugins. Anything else asked of the loader (another pydantic)
-    is given by the real module."""
-    if _PLUGIN_LOADER in sys.modules:
-        return
-    loader = types.ModuleType(_PLUGIN_LOADER, "shipspec: no pydantic plugins (compiler/spec/__init__.py)")
-    loader.get_plugins = lambda: ()
+    about 12 ms. So, installed before any model exists (they all live in this package), this
+    finder gives the import of pydantic's plugin loader a stand-in whose `get_plugins` finds none.
+    It is an ordinary import (the parent package imported first, the module set on it); anything
+    else asked of the stand-in (another pydantic) comes from the real module, which then keeps
+    finding no plugins."""
 
-    def real(name: str):
-        import importlib
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        return importlib.machinery.ModuleSpec(name, cls) if name == _PLUGIN_LOADER else None
 
-        if name.startswith("__"):  # what the import system asks of any module (`__path__`, ...)
-            raise AttributeError(name)
-        if sys.modules.get(_PLUGIN_LOADER) is loader:
-            del sys.modules[_PLUGIN_LOADER]
-        return getattr(importlib.import_module(_PLUGIN_LOADER), name)
+    @staticmethod
+    def create_module(spec):
+        loader = types.ModuleType(spec.name, "shipspec: no pydantic plugins (compiler/spec/__init__.py)")
+        loader.get_plugins = _none
+        loader.__getattr__ = _from_the_real_loader
+        return loader
 
-    loader.__getattr__ = real
-    sys.modules[_PLUGIN_LOADER] = loader
+    @staticmethod
+    def exec_module(module) -> None:
+        pass
 
 
-_without_pydantic_plugins()
+def _none() -> tuple:
+    return ()
+
+
+def _from_the_real_loader(name: str):
+    if name.startswith("__"):  # what the import system asks of any module (`__path__`, ...)
+        raise AttributeError(name)
+    import importlib
+
+    if _NoPlugins in sys.meta_path:
+        sys.meta_path.remove(_NoPlugins)
+    sys.modules.pop(_PLUGIN_LOADER, None)
+    real = importlib.import_module(_PLUGIN_LOADER)
+    real.get_plugins = _none
+    return getattr(real, name)
+
+
+if _PLUGIN_LOADER not in sys.modules and _NoPlugins not in sys.meta_path:
+    sys.meta_path.insert(0, _NoPlugins)

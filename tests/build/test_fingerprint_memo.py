@@ -164,3 +164,13 @@ def test_a_damaged_installed_value_is_computed_again(package, tmp_path, monkeypa
     _memo_file(root).write_text(json.dumps(doc))
     _remembered(root, monkeypatch)
     assert cache.installed_value("thing", lambda: "again") == "again"
+
+
+def test_an_installed_value_is_not_written_where_python_writes_no_bytecode(package, tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    _remembered(root, monkeypatch)  # the memo, written
+    before = _memo_file(root).read_bytes()
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    _remembered(root, monkeypatch)
+    assert cache.installed_value("thing", lambda: "x") == "x"
+    assert _memo_file(root).read_bytes() == before

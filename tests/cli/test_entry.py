@@ -91,3 +91,21 @@ def test_output_that_cannot_be_written_is_never_success(repo):
     proc = _python(code, repo, stderr=subprocess.PIPE, text=True)
     assert proc.returncode != 0, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_output_lost_at_the_final_flush_is_status_120_and_said(repo):
+    """stdout on a full device: the unflushed help cannot be written."""
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "compiler", "--root", str(repo)], stdout=full,
+                              stderr=subprocess.PIPE, text=True, env=_env(), timeout=120)
+    assert proc.returncode == 120
+    assert "the output could not be written" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_started_without_stdout_still_builds_and_exits_0(repo, tmp_path):
+    code = ("import sys\nsys.stdout = None\n"
+            f"sys.argv = ['shipspec', '--root', {str(repo)!r}, 'validate']\n"
+            "from compiler.cli.main import entry\nentry()\n")
+    proc = _python(code, repo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -48,3 +48,12 @@ def test_large_documents_go_through_orjson_and_read_back_the_same(monkeypatch):
     assert body == orjson.dumps(value)
     monkeypatch.setattr(fastjson, "LARGE_BYTES", 0)
     assert fastjson.loads(body) == value == json.loads(body)
+
+
+def test_a_large_document_with_integers_beyond_64_bits_reads_back_exactly(monkeypatch):
+    value = {"n": [2**64 + i for i in range(5000)], "k": {1: "one"}}
+    body = fastjson.dumps_compact(value)
+    assert body.startswith(b" ")  # json wrote it, and says so
+    monkeypatch.setattr(fastjson, "LARGE_BYTES", 0)
+    assert fastjson.loads(body) == json.loads(json.dumps(value))
+    assert fastjson.loads(body)["n"][0] == 2**64  # not 1.8446744073709552e+19

@@ -60,3 +60,16 @@ def test_the_loader_still_answers_what_else_pydantic_may_ask(plugin):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "pydantic"]
     assert not mark.exists()
+
+
+def test_the_loader_imports_like_any_module_before_pydantic_is_loaded(plugin):
+    env, mark = plugin
+    code = ("import sys\nimport compiler.spec\nassert 'pydantic' not in sys.modules\n"
+            "import pydantic.plugin._loader as loader\nimport pydantic.plugin\n"
+            "print(pydantic.plugin._loader is loader, loader.get_plugins() == ())\n"
+            "print(loader.PYDANTIC_ENTRY_POINT_GROUP, sys.modules['pydantic.plugin._loader'].get_plugins() == ())\n"
+            "import compiler.spec.models\n")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True", "pydantic", "True"]
+    assert not mark.exists()
