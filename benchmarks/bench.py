@@ -104,6 +104,10 @@ class Bench:
         write_fleet(root, n)
         (root / ".gitignore").write_text(".shipspec/\n", encoding="utf-8")
         _git(root, "init", "-q")
+        # No automatic `git gc`: a commit of thousands of generated files starts one in the
+        # background, which packs and prunes loose objects while the next `git clone` (the
+        # pull-request row) hard-links them (at N=1000 the clone then failed with status 128).
+        _git(root, "config", "gc.auto", "0")
         _git(root, "add", ".gitignore", "services")
         _git(root, "commit", "-q", "-m", "specs")
         return root, pair_count(n)
