@@ -143,7 +143,7 @@ class Session:
             spec.entry = self.store.get(spec.key)
             if spec.entry is None:
                 misses.append(spec)
-        if prerender.worth_it(len(misses), self.jobs):
+        if prerender.worth_it(len(misses), self.jobs, self.will_render):
             self._in_workers(misses)
         return True
 

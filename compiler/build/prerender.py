@@ -9,7 +9,8 @@ the specs they did; a spec a worker could not do (an invalid one, say) is loaded
 there, so its diagnostics are exactly the uncached ones.
 
 Workers are spawned (fresh interpreters: safe whatever threads the parent runs); start-up
-costs a few hundred milliseconds, so this only pays for itself from `MIN_SPECS` specs. They die
+costs a few hundred milliseconds, so this only pays for itself from `MIN_SPECS` specs to build
+(`MIN_SPECS_VALIDATE` to validate only). They die
 with the build (compiler/build/lifeline.py): a killed build leaves no worker behind.
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 MIN_SPECS = 48
+MIN_SPECS_VALIDATE = 500  # validating only, a spec costs about 1 ms: the pool pays from about here
 MAX_JOBS = 8
 CHUNK_SPECS = 32  # at most this many specs per chunk (about, for big fleets): a worker's memory stays bounded
 
@@ -37,8 +39,11 @@ def default_jobs() -> int:
     return max(1, min(MAX_JOBS, cpus))
 
 
-def worth_it(count: int, jobs: int) -> bool:
-    return jobs > 1 and count >= MIN_SPECS
+def worth_it(count: int, jobs: int, render: bool = True) -> bool:
+    """Whether `count` missed specs are done faster in a pool than here (measured on two cores:
+    validating 100 specs took 0.40 s with the pool and 0.23 s without, 1,000 specs 0.98 s and
+    1.35 s)."""
+    return jobs > 1 and count >= (MIN_SPECS if render else MIN_SPECS_VALIDATE)
 
 
 def prerender(root: Path, paths: Sequence[Path], render: bool, jobs: int, spool: str | None = None) -> Result | None:

@@ -239,6 +239,27 @@ def test_invalid_spec_in_a_worker_gives_the_uncached_diagnostics(fleet, monkeypa
     assert any("bogus" in d.message for d in cached.value.diagnostics)
 
 
+@pytest.mark.slow
+def test_validating_in_workers_gives_the_plain_configurations(fleet, monkeypatch):
+    from compiler.build import prerender
+
+    used: list = []
+    real = prerender.prerender
+    monkeypatch.setattr(prerender, "MIN_SPECS_VALIDATE", 2)
+    monkeypatch.setattr(prerender, "prerender", lambda *a, **k: used.append(a[2]) or real(*a, **k))
+    cached = Session.open(fleet, will_render=False, jobs=2).load_project()
+    assert used == [False]  # validated in the pool, nothing rendered
+    plain = load_project(fleet)
+    assert [(s.file, s.config) for s in cached.services] == [(s.file, s.config) for s in plain.services]
+
+
+def test_validating_a_hundred_specs_stays_in_the_process():
+    from compiler.build import prerender
+
+    assert prerender.worth_it(100, 2, render=True) and not prerender.worth_it(100, 2, render=False)
+    assert prerender.worth_it(prerender.MIN_SPECS_VALIDATE, 2, render=False)
+
+
 # --- lint ----------------------------------------------------------------------------------
 
 @pytest.mark.slow
