@@ -69,7 +69,7 @@ def compiler_fingerprint() -> str:
     try:
         with open(memo, "rb") as fh:  # type: ignore[arg-type]
             doc = json.loads(fh.read())
-        if (signature is not None and doc["signature"] == signature and _is_hex(doc["fingerprint"])
+        if (signature is not None and doc["signature"] == signature and is_key(doc["fingerprint"])
                 and isinstance(doc.get("values", {}), dict)):
             _fingerprint.append(doc["fingerprint"])
             _installed.update(doc.get("values", {}), memo=memo, signature=signature)
@@ -143,7 +143,8 @@ def _write_memo(memo: str, doc: dict) -> None:
             pass
 
 
-def _is_hex(value: object) -> bool:
+def is_key(value: object) -> bool:
+    """Whether `value` is a SHA-256 in hex, as `key` and the fingerprint are."""
     return isinstance(value, str) and len(value) == 64 and not value.strip("0123456789abcdef")
 
 

@@ -134,7 +134,7 @@ def newest(root: Path) -> tuple[str, dict] | None:
         key = (root / cache.CACHE_DIR / NAMESPACE / LAST).read_text(encoding="ascii").strip()
     except (OSError, ValueError):
         return None
-    if len(key) != 64 or key.strip("0123456789abcdef"):  # a key is a SHA-256 in hex (`cache.key`)
+    if not cache.is_key(key):
         return None
     entry = cache.Store(root, NAMESPACE, limit=LIMIT).get(key)
     return (key, entry) if isinstance(entry, dict) else None

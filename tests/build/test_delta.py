@@ -161,6 +161,15 @@ STATES = {
 }
 
 
+@pytest.mark.parametrize("last", ["", "garbage\n", "../../../etc/passwd", "A" * 64, "0" * 64, "\u00e9" * 64])
+def test_a_last_pointer_it_cannot_follow_makes_it_decline(twins, last, monkeypatch):
+    def edit(root: Path) -> None:
+        (root / ".shipspec/cache/builds/LAST").write_text(last, encoding="utf-8")
+        touch_spec(root, 3, revision=21)
+    _, _, used = _build_both(twins, edit, monkeypatch)
+    assert used == [None]
+
+
 @pytest.mark.parametrize("change", STATES.values(), ids=STATES.keys())
 def test_a_state_it_cannot_read_makes_it_decline(twins, change, monkeypatch):
     _, _, used = _build_both(twins, _damage_state(change), monkeypatch)
