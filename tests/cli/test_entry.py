@@ -28,8 +28,11 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "PYTHONUNBUFFERED")}
 
 
-def _python(code: str, cwd: Path, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=_env(), timeout=120, **kw)
+def _entry(repo: Path, prelude: str, *args: str, **kw) -> subprocess.CompletedProcess:
+    """`shipspec --root REPO ARGS` through `entry`, in a new interpreter that first runs `prelude`."""
+    argv = ["shipspec", "--root", str(repo), *args]
+    code = f"{prelude}\nimport sys\nsys.argv = {argv!r}\nfrom compiler.cli.main import entry\nentry()\n"
+    return subprocess.run([sys.executable, "-c", code], cwd=repo, env=_env(), timeout=120, **kw)
 
 
 def test_output_to_a_file_is_complete_and_the_status_is_kept(repo, tmp_path):
@@ -61,22 +64,17 @@ def test_output_not_flushed_by_the_command_still_arrives(repo, tmp_path):
 
 def test_atexit_handlers_still_run(repo, tmp_path):
     mark = tmp_path / "ran"
-    code = ("import atexit, sys\n"
-            f"atexit.register(lambda: open({str(mark)!r}, 'w').write('yes'))\n"
-            f"sys.argv = ['shipspec', '--root', {str(repo)!r}, 'validate']\n"
-            "from compiler.cli.main import entry\nentry()\n")
-    proc = _python(code, repo, capture_output=True, text=True)
+    proc = _entry(repo, f"import atexit\natexit.register(lambda: open({str(mark)!r}, 'w').write('yes'))",
+                  "validate", capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert mark.read_text() == "yes"
 
 
 def test_a_running_thread_is_waited_for(repo, tmp_path):
     mark = tmp_path / "done"
-    code = ("import sys, threading, time\n"
-            f"threading.Thread(target=lambda: (time.sleep(0.5), open({str(mark)!r}, 'w').write('yes'))).start()\n"
-            f"sys.argv = ['shipspec', '--root', {str(repo)!r}, 'validate']\n"
-            "from compiler.cli.main import entry\nentry()\n")
-    proc = _python(code, repo, capture_output=True, text=True)
+    proc = _entry(repo, "import threading, time\n"
+                  f"threading.Thread(target=lambda: (time.sleep(0.5), open({str(mark)!r}, 'w').write('yes'))).start()",
+                  "validate", capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert mark.read_text() == "yes"
 
@@ -84,11 +82,7 @@ def test_a_running_thread_is_waited_for(repo, tmp_path):
 def test_output_that_cannot_be_written_is_never_success(repo):
     """stdout closed under us: what the command printed is lost, and success must not be claimed
     (whether the write fails in the command or only at the final flush, which is status 120)."""
-    code = ("import os, sys\n"
-            f"sys.argv = ['shipspec', '--root', {str(repo)!r}, 'validate', '--format', 'json']\n"
-            "os.close(1)\n"
-            "from compiler.cli.main import entry\nentry()\n")
-    proc = _python(code, repo, stderr=subprocess.PIPE, text=True)
+    proc = _entry(repo, "import os\nos.close(1)", "validate", "--format", "json", stderr=subprocess.PIPE, text=True)
     assert proc.returncode != 0, proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -103,9 +97,6 @@ def test_output_lost_at_the_final_flush_is_status_120_and_said(repo):
 
 
 def test_started_without_stdout_still_builds_and_exits_0(repo, tmp_path):
-    code = ("import sys\nsys.stdout = None\n"
-            f"sys.argv = ['shipspec', '--root', {str(repo)!r}, 'validate']\n"
-            "from compiler.cli.main import entry\nentry()\n")
-    proc = _python(code, repo, capture_output=True, text=True)
+    proc = _entry(repo, "import sys\nsys.stdout = None", "validate", capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
